@@ -1,0 +1,198 @@
+"""The task and its lifecycle: statuses, the one transition table, and the record shape.
+
+Nothing in this module touches the database; ``store.Store.transition`` is the only code that
+writes a status, and it asks :func:`allowed_sources` which states a move may start from.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class TaskStatus(str, Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: from-status -> the statuses it may move to.  Everything not listed is illegal.
+TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.PENDING: frozenset({TaskStatus.RUNNING, TaskStatus.CANCELLED}),
+    TaskStatus.RUNNING: frozenset(
+        {TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.INTERRUPTED, TaskStatus.CANCELLED}
+    ),
+    # An interrupted task goes back to pending only through crash/backend recovery.
+    TaskStatus.INTERRUPTED: frozenset({TaskStatus.PENDING}),
+    TaskStatus.DONE: frozenset(),
+    TaskStatus.FAILED: frozenset(),
+    TaskStatus.CANCELLED: frozenset(),
+}
+
+FINISHED: frozenset[TaskStatus] = frozenset(
+    {TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.INTERRUPTED, TaskStatus.CANCELLED}
+)
+
+
+def allowed_sources(target: TaskStatus) -> frozenset[TaskStatus]:
+    """The statuses from which ``target`` may be reached."""
+    return frozenset(src for src, targets in TRANSITIONS.items() if target in targets)
+
+
+def new_task_id() -> str:
+    return uuid.uuid4().hex
+
+
+_HASH_SUFFIX = re.compile(r"\s*\[[0-9a-fA-F]{8,64}\]\s*$")
+
+
+def checkpoint_key(name: str | None) -> str | None:
+    """A comparable form of a checkpoint name.
+
+    Titles gain a `` [shorthash]`` suffix after the first load and folders differ in slash
+    style between platforms; neither may make two spellings of one model look different.
+    """
+    if not name:
+        return None
+    key = _HASH_SUFFIX.sub("", name).strip().replace("\\", "/").lower()
+    return key or None
+
+
+@dataclass
+class TaskResult:
+    """What a finished run produced. Image paths point at files the WebUI (or we) saved."""
+
+    images: list[str] = field(default_factory=list)
+    infotexts: list[str] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"images": self.images, "infotexts": self.infotexts, "seeds": self.seeds, "info": self.info}
+        )
+
+    @classmethod
+    def from_json(cls, text: str | None) -> TaskResult | None:
+        if not text:
+            return None
+        data = json.loads(text)
+        return cls(
+            images=list(data.get("images") or []),
+            infotexts=list(data.get("infotexts") or []),
+            seeds=list(data.get("seeds") or []),
+            info=dict(data.get("info") or {}),
+        )
+
+
+@dataclass
+class Task:
+    """One queued generation, as stored.
+
+    ``params`` are named (parameter name -> JSON value) and ``script_args`` are keyed by script
+    title, never by position, so a task survives extensions being added or removed.
+    """
+
+    id: str
+    kind: str
+    params: dict[str, Any]
+    status: TaskStatus = TaskStatus.PENDING
+    name: str = ""
+    script_args: dict[str, Any] = field(default_factory=dict)
+    script_name: str | None = None
+    checkpoint: str | None = None
+    source: str = "api"
+    priority: int = 0
+    position: float = 0.0
+    pinned: bool = False
+    job_id: str | None = None
+    bookmarked: bool = False
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    result: TaskResult | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    attempts: int = 0
+    crashes: int = 0
+    user: str | None = None
+    callback_url: str | None = None
+    requeued_from: str | None = None
+
+    @property
+    def prompt(self) -> str:
+        value = self.params.get("prompt")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+
+@dataclass
+class NewTask:
+    """What a caller supplies to enqueue; the store fills in ids, order and timestamps."""
+
+    kind: str
+    params: dict[str, Any]
+    name: str = ""
+    script_args: dict[str, Any] = field(default_factory=dict)
+    script_name: str | None = None
+    checkpoint: str | None = None
+    source: str = "api"
+    priority: int = 0
+    job_id: str | None = None
+    user: str | None = None
+    callback_url: str | None = None
+    requeued_from: str | None = None
+    crashes: int = 0
+    #: references (from :class:`~task_scheduler.files.FileStore`) of the input files it uses
+    files: list[str] = field(default_factory=list)
+
+
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+MAX_NAME_LENGTH = 200
+
+
+def validate_new_task(new: NewTask) -> NewTask:
+    """Reject what would poison the queue later; raise :class:`InvalidTaskData` naming the field."""
+    from .errors import InvalidTaskData
+
+    if not isinstance(new.kind, str) or not _KIND.match(new.kind):
+        raise InvalidTaskData("kind", f"must be a short lower-case identifier, got {new.kind!r}")
+    if not isinstance(new.params, dict):
+        raise InvalidTaskData("params", "must be an object of named parameters")
+    if not isinstance(new.script_args, dict):
+        raise InvalidTaskData("script_args", "must be an object keyed by script title")
+    if not isinstance(new.name, str) or len(new.name) > MAX_NAME_LENGTH:
+        raise InvalidTaskData("name", f"must be text of at most {MAX_NAME_LENGTH} characters")
+    if new.source not in ("ui", "api"):
+        raise InvalidTaskData("source", "must be 'ui' or 'api'")
+    if isinstance(new.priority, bool) or not isinstance(new.priority, int):
+        raise InvalidTaskData("priority", "must be an integer")
+    for label, value in (("params", new.params), ("script_args", new.script_args)):
+        ensure_json(label, value)
+    if not isinstance(new.files, list) or not all(isinstance(ref, str) for ref in new.files):
+        raise InvalidTaskData("files", "must be a list of stored file references")
+    return new
+
+
+def ensure_json(field_name: str, value: Any) -> str:
+    """Serialise strictly: NaN, sets, bytes and objects are refused, never stringified."""
+    from .errors import InvalidTaskData
+
+    try:
+        return json.dumps(value, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidTaskData(field_name, f"is not plain JSON ({exc})") from None
