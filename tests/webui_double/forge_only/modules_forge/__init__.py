@@ -1,0 +1,1 @@
+"""Test double of Forge's ``modules_forge`` package (only on sys.path in the Forge flavour)."""

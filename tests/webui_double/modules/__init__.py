@@ -1,0 +1,1 @@
+"""Test double of the WebUI's ``modules`` package (see ``webui_double``)."""

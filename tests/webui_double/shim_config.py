@@ -1,0 +1,60 @@
+"""Test-only configuration shared by the fake ``modules`` / ``modules_forge`` packages.
+
+Nothing here exists in a real WebUI. The fake modules read ``current`` at import time (flavour,
+paths) and at run time (step delay, failure injection), and append to its logs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import threading
+
+FORGE = "forge"
+A1111 = "a1111"
+FLAVOURS = (FORGE, A1111)
+
+VERSIONS = {FORGE: "f2.0.1v1.10.1-1.10.1", A1111: "v1.10.1"}
+
+
+@dataclasses.dataclass
+class Generation:
+    """One fake sampling run, as recorded by ``processing.process_images``."""
+
+    thread_name: str
+    checkpoint: str | None
+    prompt: str
+    seeds: list[int]
+    images: int
+    interrupted: bool
+
+
+@dataclasses.dataclass
+class ShimConfig:
+    flavour: str = FORGE
+    root: pathlib.Path | None = None
+    step_delay: float = 0.0
+    fail_step: int | None = None
+    fail_exc: BaseException | None = None
+    fail_once: bool = False
+    model_loads: list[str] = dataclasses.field(default_factory=list)
+    generations: list[Generation] = dataclasses.field(default_factory=list)
+    main_thread: threading.Thread | None = None
+
+    @property
+    def is_forge(self) -> bool:
+        return self.flavour == FORGE
+
+    @property
+    def version(self) -> str:
+        return VERSIONS[self.flavour]
+
+
+current = ShimConfig()
+
+
+def reset(config: ShimConfig | None = None) -> ShimConfig:
+    """Replace the active configuration (used by install/uninstall)."""
+    global current
+    current = config if config is not None else ShimConfig()
+    return current
