@@ -1,0 +1,11 @@
+"""Command-line flags of Task Scheduler (loaded by the WebUI before it parses its arguments)."""
+
+
+def preload(parser):
+    # Same flag as task_scheduler.config.CLI_FLAG (this file must not import the package).
+    parser.add_argument(
+        "--task-scheduler-db",
+        type=str,
+        default=None,
+        help="Task Scheduler: path of the queue database (default: in the extension's folder)",
+    )

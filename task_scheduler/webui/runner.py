@@ -1,0 +1,488 @@
+"""Run a queued task inside the WebUI, exactly as a Generate click would.
+
+The positional list Generate sends is rebuilt from the task's named params and title-keyed
+script args against the script runner installed *now* (:mod:`.arguments`), then handed to the
+WebUI's own entry point, ``modules.txt2img.txt2img`` / ``modules.img2img.img2img``: the selected
+script (X/Y/Z plot, prompts from file, ...) and every always-on script run as they do for the
+user. Around the call, in the executor thread, this module does what ``wrap_gradio_gpu_call``
+does for a click: ``modules.progress`` bookkeeping under the id ``task(<task id>)``, the one
+``queue_lock`` (so a user's own Generate waits its turn) and ``shared.state.begin/end``.
+
+Forge: the entry point's ``*_function`` runs on Forge's main thread through
+``main_thread.run_and_wait_result`` inside a wrapper that *returns* its exception, because the
+main-thread loop swallows exceptions into a ``None`` result. A1111: it runs in the executor
+thread. What the WebUI has no Generate control for (``processing`` extras, ``override_settings``
+from the API) reaches ``p`` through :class:`TaskParamsHook`, which an always-on script of this
+extension calls from its ``setup``. Checkpoints are switched permanently before the task
+(:mod:`.checkpoints`), never overridden and restored.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import OutOfMemory
+from ..files import FileStore
+from ..runner import ProgressCallback, ProgressUpdate, RunResult
+from ..task import Task, TaskResult
+from ..values import UndecodableValue, ValueCodec
+from . import arguments, checkpoints
+
+log = logging.getLogger(__name__)
+
+KINDS = ("txt2img", "img2img")
+#: Title of the always-on script (``scripts/task_scheduler_params.py``) that applies task extras.
+PARAMS_SCRIPT_TITLE = "Task Scheduler"
+PROGRESS_INTERVAL_S = 0.5
+_TAG = "_task_scheduler_task_id"
+
+#: ``(tab, named parameter names) -> {name: UI default}`` or None (then FALLBACK_DEFAULTS)
+NamedDefaults = Callable[[str, list[str]], "dict[str, Any] | None"]
+
+
+def progress_id(task_id: str) -> str:
+    """The id the WebUI's progress API and progress bar know a queued task by."""
+    return f"task({task_id})"
+
+
+class TaskRequest:
+    """Stands in for the ``gr.Request`` of a click: the WebUI reads ``request.username``."""
+
+    def __init__(self, username: str | None) -> None:
+        self.username = username
+        self.headers: dict[str, str] = {}
+        self.query_params: dict[str, str] = {}
+        self.client = None
+        self.session_hash = None
+
+    def __repr__(self) -> str:
+        return f"TaskRequest(username={self.username!r})"
+
+
+@dataclass
+class _Extras:
+    """What the params script applies to the ``p`` of the task being run."""
+
+    task_id: str
+    processing: dict[str, Any] = field(default_factory=dict)
+    override_settings: dict[str, Any] = field(default_factory=dict)
+    applied: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+class TaskParamsHook:
+    """Process-wide slot holding the running task's extras; the params script reads it.
+
+    Only one task runs at a time (under ``queue_lock``), and every ``p`` created while it runs
+    is that task's (a click or an API call waits for the lock before creating its own).
+    """
+
+    _active: _Extras | None = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def activate(cls, extras: _Extras | None) -> None:
+        with cls._lock:
+            cls._active = extras
+
+    @classmethod
+    def apply(cls, p: Any) -> None:
+        """Called from the params script's ``setup(p)``: put the task's extras onto ``p``."""
+        extras = cls._active
+        if extras is None:
+            return
+        for name, value in extras.processing.items():
+            if name.startswith("_") or not hasattr(p, name):
+                if extras.applied == 0:
+                    extras.warnings.append(f"processing field '{name}' is unknown to this WebUI; ignored")
+                continue
+            setattr(p, name, copy.copy(value))
+        if extras.override_settings:
+            current = getattr(p, "override_settings", None)
+            if not isinstance(current, dict):
+                current = {}
+            current.update(extras.override_settings)
+            p.override_settings = current
+        p.do_not_save_samples = False  # results are files: force saving like Generate with defaults
+        setattr(p, _TAG, extras.task_id)
+        extras.applied += 1
+
+
+def apply_task_extras(p: Any) -> None:
+    TaskParamsHook.apply(p)
+
+
+@dataclass
+class _Call:
+    """A call's outcome carried back from Forge's main thread (which swallows exceptions)."""
+
+    result: Any = None
+    error: BaseException | None = None
+
+
+def _capturing(fn: Callable[..., Any], *args: Any) -> _Call:
+    try:
+        return _Call(result=fn(*args))
+    except Exception as exc:  # returned, not raised: run_and_wait_result would turn it into None
+        return _Call(error=exc)
+
+
+class InProcessRunner:
+    """The :class:`~task_scheduler.runner.Runner` that generates inside the running WebUI."""
+
+    def __init__(
+        self,
+        files: FileStore,
+        *,
+        named_defaults: NamedDefaults | None = None,
+        stop_requested: Callable[[str], bool] | None = None,
+        progress_interval_s: float = PROGRESS_INTERVAL_S,
+    ) -> None:
+        self.codec = ValueCodec(files)
+        self.named_defaults = named_defaults
+        self.stop_requested = stop_requested
+        self.progress_interval_s = progress_interval_s
+        self._lock = threading.Lock()
+        self._running: str | None = None
+        self._begun = False
+        self._interrupt_for: str | None = None
+        self._saved: list[str] | None = None
+        self.model_switches = 0
+        self.runs = 0
+
+    @property
+    def running(self) -> str | None:
+        """The id of the task being run, if any."""
+        return self._running
+
+    # -- Runner protocol -----------------------------------------------------------------------
+
+    def current_checkpoint(self) -> str | None:
+        return checkpoints.current_name()
+
+    def interrupt(self) -> None:
+        """Stop the running task, also when it has not reached ``state.begin()`` yet."""
+        with self._lock:
+            running = self._running
+            if running is None:
+                return
+            self._interrupt_for = running
+            begun = self._begun
+        if begun:
+            from modules import shared
+
+            shared.state.interrupt()
+
+    def run(self, task: Task, progress: ProgressCallback) -> RunResult:
+        if task.kind not in KINDS:
+            raise ValueError(f"task kind {task.kind!r} cannot run in the WebUI (expected txt2img or img2img)")
+        prepared = self._prepare(task)
+        with self._lock:
+            self._running = task.id
+            self._begun = False
+            self._interrupt_for = None
+        try:
+            return self._execute(task, prepared, progress)
+        finally:
+            with self._lock:
+                self._running = None
+                self._begun = False
+                self._interrupt_for = None
+
+    # -- image collection (on_image_saved, registered by the extension) ------------------------
+
+    def image_saved(self, params: Any) -> None:
+        saved = self._saved
+        if saved is None:
+            return
+        tag = getattr(getattr(params, "p", None), _TAG, None)
+        with self._lock:
+            running = self._running
+        if tag is not None and tag != running:
+            return
+        filename = getattr(params, "filename", None)
+        if filename:
+            saved.append(os.path.abspath(filename))
+
+    # -- preparing the positional list ---------------------------------------------------------
+
+    def layout(self, tab: str) -> arguments.ArgumentLayout:
+        """Generate's input layout for ``tab`` in the WebUI as it is now."""
+        from modules import scripts
+
+        script_runner = scripts.scripts_txt2img if tab == "txt2img" else scripts.scripts_img2img
+        named = arguments.entry_point_parameters(_signature_source(tab))
+        defaults = None
+        if self.named_defaults is not None:
+            try:
+                defaults = self.named_defaults(tab, named)
+            except Exception:
+                log.exception("could not read the UI's defaults for %s", tab)
+        return arguments.ArgumentLayout.from_runner(tab, named, script_runner, defaults)
+
+    def _prepare(self, task: Task) -> _Prepared:
+        layout = self.layout(task.kind)
+        params = dict(task.params)
+        processing = params.pop("processing", None) or {}
+        overrides = dict(params.pop("override_settings", None) or {})
+        if not isinstance(processing, dict) or not isinstance(overrides, dict):
+            raise ValueError("params.processing and params.override_settings must be objects")
+        params = self.codec.decode(params)
+        processing = self.codec.decode(processing)
+        arguments.complete_lifted(params)
+        installed = {slot.key for slot in layout.slots}
+        script_args: dict[str, Any] = {}
+        warnings: list[str] = []
+        for title, values in (task.script_args or {}).items():
+            try:
+                script_args[title] = self.codec.decode(values)
+            except UndecodableValue as exc:
+                if title.lower() in installed:
+                    raise UndecodableValue(f"script '{title}': {exc}") from exc
+                script_args[title] = values  # reported below as not installed; never decoded
+        built = layout.build(params, script_args, task.script_name, partial_ok=task.source == "api")
+        warnings += built.warnings
+        checkpoint_name = task.checkpoint or overrides.get("sd_model_checkpoint")
+        overrides.pop("sd_model_checkpoint", None)
+        info = checkpoints.resolve(checkpoint_name)
+        if (processing or overrides) and not self._has_params_script(task.kind):
+            warnings.append(
+                "the Task Scheduler script is not loaded: processing fields and override settings "
+                "were not applied"
+            )
+        return _Prepared(
+            values=built.values,
+            checkpoint=info,
+            extras=_Extras(task_id=task.id, processing=processing, override_settings=overrides),
+            warnings=warnings,
+        )
+
+    @staticmethod
+    def _has_params_script(tab: str) -> bool:
+        from modules import scripts
+
+        script_runner = scripts.scripts_txt2img if tab == "txt2img" else scripts.scripts_img2img
+        return any(
+            arguments.script_title(s).lower() == PARAMS_SCRIPT_TITLE.lower()
+            for s in getattr(script_runner, "alwayson_scripts", [])
+        )
+
+    # -- running -------------------------------------------------------------------------------
+
+    def _execute(self, task: Task, prepared: _Prepared, progress: ProgressCallback) -> RunResult:
+        from modules import call_queue, shared
+        from modules import progress as webui_progress
+
+        id_task = progress_id(task.id)
+        state = shared.state
+        request = TaskRequest(task.user)
+        call = _Call()
+        interrupted = False
+        saved: list[str] = []
+        forced_save = False
+        webui_progress.add_task_to_queue(id_task)
+        with call_queue.queue_lock:
+            try:
+                state.begin(job=id_task)
+                webui_progress.start_task(id_task)
+                with self._lock:
+                    self._begun = True
+                    pending = self._interrupt_for == task.id
+                if pending or (self.stop_requested is not None and self.stop_requested(task.id)):
+                    # begin() clears interrupts; one asked for before it still stops the task,
+                    # and before any work (no model load, no images)
+                    state.interrupt()
+                    return RunResult(interrupted=True, warnings=list(prepared.warnings))
+                if checkpoints.switch(prepared.checkpoint):
+                    self.model_switches += 1
+                if checkpoints.switch_modules(prepared.extras.override_settings):
+                    self.model_switches += 1
+                if not shared.opts.data.get("samples_save", True):
+                    shared.opts.data["samples_save"] = forced_save = True
+                self._saved = saved
+                TaskParamsHook.activate(prepared.extras)
+                with _ProgressReporter(progress, self.progress_interval_s):
+                    call = self._call_entry(task.kind, id_task, request, prepared.values)
+                if call.error is None:
+                    webui_progress.record_results(id_task, call.result)
+            except Exception as exc:  # the switch, or the WebUI's own bookkeeping
+                call = _Call(error=exc)
+            finally:
+                TaskParamsHook.activate(None)
+                self._saved = None
+                if forced_save:
+                    shared.opts.data["samples_save"] = False
+                with self._lock:
+                    interrupted = self._interrupt_for == task.id
+                interrupted = interrupted or bool(state.interrupted or state.stopping_generation)
+                webui_progress.finish_task(id_task)
+                state.end()
+                state.interrupted = state.skipped = state.stopping_generation = False
+                self.runs += 1
+        if call.error is not None:
+            raise _classified(call.error)
+        if call.result is None:
+            raise RuntimeError("the WebUI returned no result (see its console for the error)")
+        result = _result_of(call.result, saved)
+        warnings = prepared.warnings + prepared.extras.warnings
+        return RunResult(result=result, interrupted=interrupted, warnings=warnings)
+
+    def _call_entry(self, tab: str, id_task: str, request: Any, values: list[Any]) -> _Call:
+        module = importlib.import_module(f"modules.{tab}")
+        function = getattr(module, f"{tab}_function", None)
+        main_thread = _forge_main_thread() if function is not None else None
+        if main_thread is not None:
+            outcome = main_thread.run_and_wait_result(_capturing, function, id_task, request, *values)
+            if not isinstance(outcome, _Call):
+                error = getattr(main_thread, "last_exception", None)
+                return _Call(error=error or RuntimeError("Forge's main thread returned no result"))
+            return outcome
+        entry = getattr(module, tab)
+        return _capturing(entry, id_task, request, *values)
+
+
+@dataclass
+class _Prepared:
+    values: list[Any]
+    checkpoint: Any
+    extras: _Extras
+    warnings: list[str]
+
+
+class _ProgressReporter:
+    """Reports the WebUI's progress for the running task every ``interval`` seconds."""
+
+    def __init__(self, callback: ProgressCallback, interval: float) -> None:
+        self.callback = callback
+        self.interval = interval
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _ProgressReporter:
+        self._report()
+        self._thread = threading.Thread(target=self._loop, name="task-scheduler-progress", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join(1.0)
+
+    def _loop(self) -> None:
+        while not self._done.wait(self.interval):
+            self._report()
+
+    def _report(self) -> None:
+        try:
+            self.callback(webui_progress_update())
+        except Exception:
+            log.debug("progress report failed", exc_info=True)
+
+
+def webui_progress_update() -> ProgressUpdate:
+    """The running generation's progress as ``/internal/progress`` computes it."""
+    from modules import shared
+
+    state = shared.state
+    fraction = 0.0
+    job_count = getattr(state, "job_count", 0) or 0
+    if job_count > 0:
+        fraction += (state.job_no or 0) / job_count
+        steps = getattr(state, "sampling_steps", 0) or 0
+        if steps > 0:
+            fraction += (state.sampling_step or 0) / steps / job_count
+    text = state.textinfo or ""
+    if not text and job_count > 1:
+        text = f"Batch {min(state.job_no + 1, job_count)} of {job_count}"
+    return ProgressUpdate(
+        fraction=max(0.0, min(fraction, 1.0)),
+        text=str(text),
+        extra={"step": state.sampling_step, "steps": state.sampling_steps, "job_no": state.job_no},
+    )
+
+
+def _forge_main_thread() -> Any | None:
+    if not checkpoints.is_forge():
+        return None
+    try:
+        from modules_forge import main_thread
+    except ImportError:
+        return None
+    return main_thread
+
+
+def _signature_source(tab: str) -> Callable[..., Any]:
+    """The function whose parameters Generate's inputs follow (the UI's own source of truth)."""
+    if tab == "txt2img":
+        module = importlib.import_module("modules.txt2img")
+        return module.txt2img_create_processing
+    module = importlib.import_module("modules.img2img")
+    return getattr(module, "img2img_function", None) or module.img2img
+
+
+def _classified(exc: BaseException) -> BaseException:
+    name = type(exc).__name__
+    if name == "OutOfMemoryError" or "out of memory" in str(exc).lower():
+        error = OutOfMemory(str(exc).strip() or name)
+        error.__cause__ = exc
+        return error
+    return exc
+
+
+_SEED = re.compile(r"(?:^|,\s*)Seed: (-?\d+)")
+
+
+def _seed_of(infotext: str) -> int | None:
+    """The seed an image's infotext records (its last line holds ``Seed: N``)."""
+    match = _SEED.search(infotext.rsplit("\n", 1)[-1])
+    return int(match.group(1)) if match else None
+
+
+def _result_of(result: Any, saved: list[str]) -> TaskResult:
+    """Paths, infotexts and seeds from the entry point's ``(images, js, info html, comments)``."""
+    images = list(result[0] or []) if isinstance(result, (list, tuple)) and result else []
+    generation_info = result[1] if isinstance(result, (list, tuple)) and len(result) > 1 else None
+    try:
+        info = json.loads(generation_info) if isinstance(generation_info, str) else {}
+    except ValueError:
+        info = {}
+    if not isinstance(info, dict):
+        info = {}
+    paths = list(dict.fromkeys(saved))
+    for image in images:
+        path = getattr(image, "already_saved_as", None)
+        if path:
+            path = os.path.abspath(path)
+            if path not in paths:
+                paths.append(path)
+    infotexts = [str(t) for t in info.get("infotexts") or []]
+    first = info.get("index_of_first_image") or 0
+    made = max(len(infotexts) - first, 0) if infotexts else len(images)
+    seeds = [int(s) for s in info.get("all_seeds") or [] if isinstance(s, (int, float))]
+    if made and len(seeds) > made:
+        seeds = seeds[:made]
+    from_infotexts = [_seed_of(text) for text in infotexts[first:]]
+    if made and from_infotexts and None not in from_infotexts:
+        seeds = [s for s in from_infotexts if s is not None]  # one per image, as the images say
+    return TaskResult(images=paths, infotexts=infotexts, seeds=seeds, info=info)
+
+
+__all__ = [
+    "InProcessRunner",
+    "PARAMS_SCRIPT_TITLE",
+    "TaskParamsHook",
+    "TaskRequest",
+    "apply_task_extras",
+    "progress_id",
+    "webui_progress_update",
+]

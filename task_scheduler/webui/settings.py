@@ -1,0 +1,169 @@
+"""The "Task Scheduler" section of the WebUI's Settings page, and reading it back.
+
+``register()`` runs inside ``on_ui_settings``; ``read()`` turns the stored values into the
+executor's switches and the extension's own. Options that could run a program or move the queue
+(``dry_command``, ``db_path``) are ``restrict_api``: ``/sdapi/v1/options`` cannot change them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..executor import ExecutorSettings
+
+SECTION = ("task_scheduler", "Task Scheduler")
+
+PAUSED_AT_STARTUP = "task_scheduler_paused_at_startup"
+CHECKPOINT_AWARE = "task_scheduler_checkpoint_aware_order"
+REQUEUE_INTERRUPTED = "task_scheduler_requeue_interrupted"
+PAUSE_ON_OOM = "task_scheduler_pause_on_out_of_memory"
+RETENTION_DAYS = "task_scheduler_history_retention_days"
+DB_PATH = "task_scheduler_db_path"
+WHEN_DRY = "task_scheduler_when_queue_empty"
+DRY_COMMAND = "task_scheduler_when_queue_empty_command"
+
+DRY_NONE = "Do nothing"
+DRY_NOTIFY = "Browser notification"
+DRY_COMMAND_CHOICE = "Run a command"
+DRY_CHOICES = (DRY_NONE, DRY_NOTIFY, DRY_COMMAND_CHOICE)
+
+KEYS = (
+    PAUSED_AT_STARTUP,
+    CHECKPOINT_AWARE,
+    REQUEUE_INTERRUPTED,
+    PAUSE_ON_OOM,
+    RETENTION_DAYS,
+    DB_PATH,
+    WHEN_DRY,
+    DRY_COMMAND,
+)
+
+
+@dataclass
+class ExtensionSettings:
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+    paused_at_startup: bool = False
+    db_path: str = ""
+    when_dry: str = DRY_NONE
+    dry_command: str = ""
+
+
+def register(on_change: Callable[[], None] | None = None) -> None:
+    """Add the section's options (call from ``on_ui_settings``); ``on_change`` runs after an edit."""
+    from modules import shared
+
+    try:
+        import gradio as gr
+    except ImportError:  # pragma: no cover - the WebUI always has gradio
+        gr = None
+
+    def component(name: str) -> Any:
+        return getattr(gr, name, None) if gr is not None else None
+
+    def option(default: Any, label: str, comp: str | None = None, args: Any = None, **kw: Any) -> Any:
+        return shared.OptionInfo(
+            default,
+            label,
+            component(comp) if comp else None,
+            args,
+            onchange=on_change,
+            section=SECTION,
+            **kw,
+        )
+
+    add = shared.opts.add_option
+    add(
+        PAUSED_AT_STARTUP,
+        option(False, "Start with the queue paused", "Checkbox").info(
+            "tasks wait until you press Resume; takes effect at the next start"
+        ),
+    )
+    add(
+        CHECKPOINT_AWARE,
+        option(True, "Checkpoint-aware order", "Checkbox").info(
+            "among tasks of equal priority that you have not placed yourself, run the next one "
+            "using the checkpoint already loaded first, so each checkpoint loads once"
+        ),
+    )
+    add(
+        REQUEUE_INTERRUPTED,
+        option(True, "Requeue a task that was running when the WebUI stopped", "Checkbox").info(
+            "once per task: one that is running during a second crash stays interrupted"
+        ),
+    )
+    add(
+        PAUSE_ON_OOM,
+        option(True, "Pause the queue when a task runs out of memory", "Checkbox"),
+    )
+    add(
+        RETENTION_DAYS,
+        option(0, "Keep finished tasks for (days)", "Number", {"precision": 1, "minimum": 0}).info(
+            "0 keeps them forever; bookmarked tasks are always kept; images are never deleted"
+        ),
+    )
+    add(
+        DB_PATH,
+        option("", "Database path", "Textbox", restrict_api=True)
+        .info(
+            "empty: task_scheduler.sqlite3 in the extension folder; --task-scheduler-db and "
+            "TASK_SCHEDULER_DB take precedence"
+        )
+        .needs_restart(),
+    )
+    add(
+        WHEN_DRY,
+        option(DRY_NONE, "When the queue runs empty", "Radio", {"choices": list(DRY_CHOICES)}),
+    )
+    add(
+        DRY_COMMAND,
+        option("", "Command to run when the queue runs empty", "Textbox", restrict_api=True).info(
+            "run by the shell, without waiting for it; TASK_SCHEDULER_DONE, TASK_SCHEDULER_FAILED "
+            "hold this run's counts"
+        ),
+    )
+
+
+def read(opts: Any | None = None) -> ExtensionSettings:
+    """The current values (defaults when the section was never registered, e.g. API-only mode)."""
+    if opts is None:
+        from modules import shared
+
+        opts = shared.opts
+    data = getattr(opts, "data", None) or {}
+    defaults = ExtensionSettings()
+
+    def get(key: str, default: Any) -> Any:
+        value = data.get(key, default)
+        return default if value is None else value
+
+    retention = _number(get(RETENTION_DAYS, 0))
+    when_dry = str(get(WHEN_DRY, DRY_NONE))
+    return ExtensionSettings(
+        executor=ExecutorSettings(
+            checkpoint_aware_order=bool(get(CHECKPOINT_AWARE, defaults.executor.checkpoint_aware_order)),
+            requeue_interrupted=bool(get(REQUEUE_INTERRUPTED, defaults.executor.requeue_interrupted)),
+            pause_on_out_of_memory=bool(get(PAUSE_ON_OOM, defaults.executor.pause_on_out_of_memory)),
+            retention_days=retention if retention and retention > 0 else None,
+        ),
+        paused_at_startup=bool(get(PAUSED_AT_STARTUP, False)),
+        db_path=str(get(DB_PATH, "") or "").strip(),
+        when_dry=when_dry if when_dry in DRY_CHOICES else DRY_NONE,
+        dry_command=str(get(DRY_COMMAND, "") or "").strip(),
+    )
+
+
+def apply(target: ExecutorSettings, source: ExecutorSettings) -> None:
+    """Copy switches into the executor's live settings object (it reads them per task)."""
+    target.checkpoint_aware_order = source.checkpoint_aware_order
+    target.requeue_interrupted = source.requeue_interrupted
+    target.pause_on_out_of_memory = source.pause_on_out_of_memory
+    target.retention_days = source.retention_days
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
