@@ -1,0 +1,153 @@
+"""What both routers do, over TaskQueue: queueing with files, positions, edits, results.
+
+Routes stay a few lines each; they call these functions and shape the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pydantic
+from fastapi import HTTPException
+
+from ..errors import InvalidTaskData
+from ..task import Task, TaskStatus
+from .images import data_url, result_file, result_paths
+from .payloads import Edit, PreparedTask, api_changes, check_refs, prepare_task, stored_changes
+from .services import ApiServices
+from .views import progress_view
+
+#: largest ``offset`` a listing accepts (SQLite integers are 64-bit; Python's are not)
+MAX_OFFSET = 1_000_000_000
+
+
+def queue_tasks(
+    services: ApiServices, kind: str, bodies: Sequence[pydantic.BaseModel], *, user: str | None
+) -> list[Task]:
+    """Convert, store input files, and enqueue: all of the bodies, or none of them."""
+    if not bodies:
+        raise InvalidTaskData("body", "give at least one task")
+    if len(bodies) > services.settings.max_tasks_per_call:
+        raise InvalidTaskData("body", f"at most {services.settings.max_tasks_per_call} tasks per call")
+    prepared: list[PreparedTask] = []
+    for index, body in enumerate(bodies):
+        try:
+            prepared.append(prepare_task(kind, body, services.settings, user=user))
+        except InvalidTaskData as exc:
+            if len(bodies) == 1:
+                raise
+            raise InvalidTaskData(f"{index}.{exc.field}", exc.message) from None
+    positions = {item.position for item in prepared}
+    if len(positions) > 1:
+        raise InvalidTaskData("position", "all tasks of one call go to the same position")
+    news = [item.store_files(services.files) for item in prepared]
+    return services.queue.enqueue_many(news, at=positions.pop())  # type: ignore[arg-type]
+
+
+def position(services: ApiServices, task: Task) -> int | None:
+    if task.status is not TaskStatus.PENDING:
+        return None
+    return services.queue.position_of(task.id)
+
+
+def progress(services: ApiServices, task: Task) -> dict[str, Any] | None:
+    if task.status is not TaskStatus.RUNNING:
+        return None
+    current = services.queue.progress(task.id)
+    if current is not None:
+        return progress_view(current)
+    return progress_view(services.webui.progress(task.id))
+
+
+def apply_edit(
+    services: ApiServices, task_id: str, edit: Edit, script_args: dict[str, Any] | None = None
+) -> Task:
+    return services.queue.edit(
+        task_id,
+        params=edit.params or None,
+        script_args=script_args,
+        checkpoint=edit.checkpoint,
+        name=edit.name,
+    )
+
+
+def patch_task(
+    services: ApiServices,
+    task_id: str,
+    *,
+    name: str | None,
+    checkpoint: str | None,
+    clear_checkpoint: bool,
+    params: dict[str, Any] | None,
+    script_args: dict[str, Any] | None,
+) -> Task:
+    """Our PATCH: stored names, merged; ``clear_checkpoint`` when the body sent ``null``."""
+    task = services.queue.get(task_id)
+    edit = Edit(name=name)
+    if checkpoint is not None:
+        edit.checkpoint = checkpoint.strip()
+    elif clear_checkpoint:
+        edit.checkpoint = ""
+    owned = services.queue.files_of(task_id)
+    if params:
+        edit.params = stored_changes(task.kind, params, task, owned)
+    if script_args:
+        for title in script_args:
+            if not isinstance(title, str) or not title.strip():
+                raise InvalidTaskData("script_args", "script titles must be non-empty text")
+        check_refs("script_args", script_args, owned)
+    return apply_edit(services, task_id, edit, script_args or None)
+
+
+def put_task_as(
+    services: ApiServices,
+    task_id: str,
+    *,
+    name: str | None,
+    checkpoint: str | None,
+    params: dict[str, Any] | None,
+) -> Task:
+    """Agent Scheduler's PUT: API names in ``params``, applied with or without ``checkpoint``."""
+    task = services.queue.get(task_id)
+    edit = api_changes(task.kind, params or {}, task) if params else Edit()
+    if name is not None:
+        edit.name = name
+    if checkpoint is not None:
+        edit.checkpoint = checkpoint.strip()
+    return apply_edit(services, task_id, edit)
+
+
+def require_results(task: Task) -> None:
+    if task.status in (TaskStatus.PENDING, TaskStatus.RUNNING):
+        raise HTTPException(409, f"task {task.id} is {task.status.value}: it has no results yet")
+
+
+def results_json(task: Task, *, skip_missing: bool = False) -> list[dict[str, Any]]:
+    infotexts = task.result.infotexts if task.result else []
+    items = []
+    for index, raw in enumerate(result_paths(task)):
+        path = result_file(task, index)
+        if path is None and skip_missing:
+            continue
+        items.append(
+            {
+                "index": index,
+                "name": Path(raw).name,
+                "image": data_url(path) if path is not None else None,
+                "infotext": infotexts[index] if index < len(infotexts) else None,
+            }
+        )
+    return items
+
+
+def one_result(task: Task, index: int) -> Path:
+    require_results(task)
+    count = len(result_paths(task))
+    if index < 0 or index >= count:
+        raise HTTPException(404, f"task {task.id} has {count} result images; there is no image {index}")
+    path = result_file(task, index)
+    if path is None:
+        raise HTTPException(404, f"result image {index} of task {task.id} is no longer on disk")
+    return path

@@ -1,0 +1,95 @@
+"""Domain errors -> HTTP, in one place, on the router itself.
+
+FastAPI has no router-level exception handlers, so both routers use :class:`ErrorMappingRoute`
+as their ``route_class``: it wraps every endpoint (dependencies and body validation included)
+and turns our exceptions into ``{"detail": ...}`` with a meaningful status. The host app's own
+handlers (the WebUI installs some) therefore never see them, and both stacks answer alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import InvalidTaskData, InvalidTransition, StoreUnavailable, TaskNotFound
+
+log = logging.getLogger(__name__)
+
+
+def field_error(field: str, message: str) -> list[dict[str, Any]]:
+    """The 422 detail for one named field, shaped like FastAPI's own validation errors."""
+    return [{"loc": [p for p in field.split(".") if p], "msg": message, "type": "value_error"}]
+
+
+def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
+    detail = []
+    for err in exc.errors():
+        loc = [part if isinstance(part, (str, int)) else str(part) for part in err.get("loc", ())]
+        detail.append({"loc": loc, "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))})
+    return detail
+
+
+def _message(detail: Any) -> str:
+    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+        first = detail[0]
+        where = ".".join(str(p) for p in first.get("loc", []) if p not in ("body", "query", "path"))
+        return f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
+    return str(detail)
+
+
+def error_response(
+    status: int, detail: Any, *, compat: bool = False, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body: dict[str, Any] = {"detail": detail}
+    if compat:  # Agent Scheduler clients read success/message; the status code is now honest too
+        body.update(success=False, message=_message(detail))
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def map_exception(exc: Exception, *, compat: bool = False) -> JSONResponse | None:
+    if isinstance(exc, TaskNotFound):
+        return error_response(404, str(exc), compat=compat)
+    if isinstance(exc, InvalidTransition):
+        return error_response(409, str(exc), compat=compat)
+    if isinstance(exc, InvalidTaskData):
+        return error_response(422, field_error(exc.field, exc.message), compat=compat)
+    if isinstance(exc, StoreUnavailable):
+        log.error("task store unavailable: %s", exc)
+        return error_response(503, f"the task store is unavailable: {exc}", compat=compat)
+    if isinstance(exc, RequestValidationError):
+        return error_response(422, _validation_detail(exc), compat=compat)
+    if isinstance(exc, StarletteHTTPException):
+        return error_response(
+            exc.status_code, exc.detail, compat=compat, headers=getattr(exc, "headers", None)
+        )
+    return None
+
+
+class ErrorMappingRoute(APIRoute):
+    compat = False
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        compat = self.compat
+
+        async def route_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as exc:
+                response = map_exception(exc, compat=compat)
+                if response is None:
+                    raise
+                return response
+
+        return route_handler
+
+
+class CompatErrorMappingRoute(ErrorMappingRoute):
+    compat = True

@@ -1,0 +1,309 @@
+"""Request and response models, in the pydantic subset both stacks share.
+
+The generation requests accept every field of the WebUI's ``StableDiffusionTxt2ImgProcessingAPI``
+/ ``StableDiffusionImg2ImgProcessingAPI`` (Forge's and A1111's, so a body written for either is
+accepted by both), plus our own ``checkpoint``, ``vae``, ``name``, ``position``, ``priority`` and
+``callback_url``. Unknown fields are refused with 422 naming them. Every field is optional:
+one left out takes the WebUI API's default (see ``payloads.API_DEFAULTS``).
+"""
+
+from typing import Any, Literal, Optional
+
+from ._pydantic import ApiModel, OpenModel, field, with_example
+
+Position = Literal["top", "bottom"]
+
+
+class AlwaysOnScript(ApiModel):
+    args: list[Any] = field(
+        [], description="The script's control values, in the order its ui() returns them."
+    )
+
+
+class _GenerationRequest(ApiModel):
+    # -- StableDiffusionProcessing ----------------------------------------------------------
+    prompt: Optional[str] = field(None, example="a cat wearing a hat")
+    negative_prompt: Optional[str] = None
+    styles: Optional[list[str]] = field(None, description="Style names (stored as prompt_styles).")
+    seed: Optional[int] = field(None, description="-1 picks a random seed when the task runs.")
+    subseed: Optional[int] = None
+    subseed_strength: Optional[float] = None
+    seed_resize_from_h: Optional[int] = None
+    seed_resize_from_w: Optional[int] = None
+    sampler_name: Optional[str] = field(None, example="Euler a")
+    sampler_index: Optional[str] = field(None, description="Old name of sampler_name.")
+    scheduler: Optional[str] = None
+    batch_size: Optional[int] = field(None, ge=1, le=1000)
+    n_iter: Optional[int] = field(None, ge=1, le=10000, description="Batch count.")
+    steps: Optional[int] = field(None, ge=1, le=10000, example=20)
+    cfg_scale: Optional[float] = None
+    distilled_cfg_scale: Optional[float] = field(None, description="Forge only.")
+    width: Optional[int] = field(None, ge=1, le=65536, example=512)
+    height: Optional[int] = field(None, ge=1, le=65536, example=512)
+    restore_faces: Optional[bool] = None
+    tiling: Optional[bool] = None
+    do_not_save_samples: Optional[bool] = field(None, description="Ignored: queued results are always saved.")
+    do_not_save_grid: Optional[bool] = None
+    eta: Optional[float] = None
+    denoising_strength: Optional[float] = None
+    s_min_uncond: Optional[float] = None
+    s_churn: Optional[float] = None
+    s_tmax: Optional[float] = None
+    s_tmin: Optional[float] = None
+    s_noise: Optional[float] = None
+    override_settings: Optional[dict[str, Any]] = field(
+        None,
+        description="WebUI option key -> value, for this task only.",
+        example={"CLIP_stop_at_last_layers": 2},
+    )
+    override_settings_restore_afterwards: Optional[bool] = None
+    refiner_checkpoint: Optional[str] = None
+    refiner_switch_at: Optional[float] = None
+    disable_extra_networks: Optional[bool] = None
+    firstpass_image: Optional[str] = field(None, description="Base64 or data URL image.")
+    # -- API-only fields --------------------------------------------------------------------
+    script_name: Optional[str] = field(None, description="Title of a selectable script (X/Y/Z plot, ...).")
+    script_args: Optional[list[Any]] = field(None, description="That script's control values, in order.")
+    alwayson_scripts: Optional[dict[str, AlwaysOnScript]] = field(
+        None, description="Script title -> {args: [...]} for always-on scripts (ControlNet, ADetailer, ...)."
+    )
+    send_images: Optional[bool] = field(None, description="Ignored: fetch results from the results routes.")
+    save_images: Optional[bool] = field(None, description="Ignored: queued results are always saved.")
+    force_task_id: Optional[str] = field(None, description="Ignored: the queue assigns ids.")
+    infotext: Optional[str] = field(
+        None, description="Not supported for queued tasks; send the fields instead."
+    )
+    # -- Task Scheduler ---------------------------------------------------------------------
+    checkpoint: Optional[str] = field(
+        None, description="Checkpoint name or title; matched when the task runs.", example="sd_xl_base_1.0"
+    )
+    vae: Optional[str] = field(None, description="VAE name (stored as override_settings.sd_vae).")
+    name: Optional[str] = field(None, max_length=200, description="A name to find the task by.")
+    position: Optional[Position] = field(None, description="Queue at the top or the bottom (default).")
+    priority: Optional[int] = field(None, ge=-1000, le=1000, description="Higher runs first; default 0.")
+    callback_url: Optional[str] = field(
+        None, max_length=2000, description="http(s) URL that gets a multipart POST when the task ends."
+    )
+
+
+@with_example({"prompt": "a cat wearing a hat", "steps": 20, "width": 512, "height": 512, "name": "cats"})
+class Txt2ImgRequest(_GenerationRequest):
+    enable_hr: Optional[bool] = None
+    firstphase_width: Optional[int] = None
+    firstphase_height: Optional[int] = None
+    hr_scale: Optional[float] = None
+    hr_upscaler: Optional[str] = None
+    hr_second_pass_steps: Optional[int] = field(None, ge=0, le=10000)
+    hr_resize_x: Optional[int] = field(None, ge=0, le=65536)
+    hr_resize_y: Optional[int] = field(None, ge=0, le=65536)
+    hr_checkpoint_name: Optional[str] = None
+    hr_additional_modules: Optional[list[str]] = field(None, description="Forge only.")
+    hr_sampler_name: Optional[str] = None
+    hr_scheduler: Optional[str] = None
+    hr_prompt: Optional[str] = None
+    hr_negative_prompt: Optional[str] = None
+    hr_cfg: Optional[float] = field(None, description="Forge only.")
+    hr_distilled_cfg: Optional[float] = field(None, description="Forge only.")
+
+
+@with_example(
+    {
+        "prompt": "a cat wearing a hat, oil painting",
+        "init_images": ["data:image/png;base64,iVBORw0KGgo..."],
+        "denoising_strength": 0.6,
+    }
+)
+class Img2ImgRequest(_GenerationRequest):
+    init_images: Optional[list[str]] = field(
+        None, description="One image as base64 or a data URL (URLs and server paths only if allowed)."
+    )
+    mask: Optional[str] = field(
+        None, description="Inpaint mask (base64 or data URL); makes it inpaint upload."
+    )
+    resize_mode: Optional[int] = field(None, ge=0, le=3)
+    image_cfg_scale: Optional[float] = None
+    mask_blur_x: Optional[int] = None
+    mask_blur_y: Optional[int] = None
+    mask_blur: Optional[int] = None
+    mask_round: Optional[bool] = None
+    inpainting_fill: Optional[int] = field(None, ge=0, le=3)
+    inpaint_full_res: Optional[bool] = None
+    inpaint_full_res_padding: Optional[int] = field(None, ge=0)
+    inpainting_mask_invert: Optional[int] = field(None, ge=0, le=1)
+    initial_noise_multiplier: Optional[float] = None
+    latent_mask: Optional[str] = field(None, description="Base64 or data URL image.")
+    include_init_images: Optional[bool] = field(None, description="Ignored.")
+    hr_distilled_cfg: Optional[float] = field(None, description="Forge only.")
+
+
+# -- task actions -------------------------------------------------------------------------------
+
+
+@with_example({"name": "better cats", "params": {"steps": 30, "prompt": "a cat"}, "checkpoint": "v1-5"})
+class TaskPatch(ApiModel):
+    name: Optional[str] = field(None, max_length=200)
+    checkpoint: Optional[str] = field(None, description="null clears it (the current checkpoint is used).")
+    params: Optional[dict[str, Any]] = field(
+        None, description="Stored parameter name -> value, merged; a null value removes the name."
+    )
+    script_args: Optional[dict[str, Optional[list[Any]]]] = field(
+        None, description="Script title -> control values, merged; null removes the script's values."
+    )
+
+
+@with_example({"before": "0f8fad5bd9cb469fa16570867728950e"})
+class MoveRequest(ApiModel):
+    to: Optional[Position] = None
+    before: Optional[str] = field(None, max_length=64, description="Id of a pending task to go before.")
+    after: Optional[str] = field(None, max_length=64, description="Id of a pending task to go after.")
+
+
+BulkAction = Literal["delete", "top", "bottom", "requeue", "bookmark", "unbookmark"]
+
+
+@with_example({"action": "top", "ids": ["0f8fad5bd9cb469fa16570867728950e", "7c9e6679742540de"]})
+class BulkRequest(ApiModel):
+    action: BulkAction = field(..., description="What to do with each task, in the order given.")
+    ids: list[str] = field(..., description="Task ids (at most 1000).")
+
+
+class RenameRequest(ApiModel):
+    name: str = field(..., max_length=200, example="portraits, take 2")
+
+
+class RequeueRequest(ApiModel):
+    position: Optional[Position] = None
+
+
+class ExportedTask(ApiModel):
+    kind: Literal["txt2img", "img2img"]
+    params: dict[str, Any]
+    name: Optional[str] = field(None, max_length=200)
+    script_args: Optional[dict[str, Any]] = None
+    script_name: Optional[str] = None
+    checkpoint: Optional[str] = None
+    priority: Optional[int] = field(None, ge=-1000, le=1000)
+    callback_url: Optional[str] = field(None, max_length=2000)
+    job_id: Optional[str] = field(None, max_length=200)
+    files: Optional[dict[str, str]] = field(None, description="file reference -> data URL of its content")
+    # informational, from the exporting install
+    id: Optional[str] = None
+    status: Optional[str] = None
+    created_at: Optional[str] = None
+
+
+class ImportRequest(ApiModel):
+    tasks: list[ExportedTask]
+    position: Optional[Position] = None
+
+
+# -- responses (documentation; handlers return plain dicts) -----------------------------------
+
+
+class ResultPublic(OpenModel):
+    images: list[str] = field([], description="File names of the result images (fetch them by index).")
+    infotexts: list[str] = []
+    seeds: list[int] = []
+    info: dict[str, Any] = {}
+
+
+class TaskPublic(OpenModel):
+    id: str
+    kind: str
+    status: str
+    name: str
+    params: dict[str, Any]
+    script_args: dict[str, Any]
+    script_name: Optional[str] = None
+    checkpoint: Optional[str] = None
+    source: str
+    priority: int
+    position: Optional[int] = field(None, description="1-based place in the run order while pending.")
+    pinned: bool
+    job_id: Optional[str] = None
+    bookmarked: bool
+    created_at: str
+    updated_at: str
+    started_at: Optional[str] = None
+    finished_at: Optional[str] = None
+    result: Optional[ResultPublic] = None
+    error: Optional[str] = None
+    warnings: list[str] = []
+    attempts: int
+    user: Optional[str] = None
+    callback_url: Optional[str] = None
+    requeued_from: Optional[str] = None
+    progress: Optional[dict[str, Any]] = None
+
+
+class TaskList(OpenModel):
+    tasks: list[TaskPublic]
+
+
+class QueueStats(OpenModel):
+    finished: int = field(0, description="Tasks finished since the oldest waiting one was queued.")
+    total: int = field(0, description="finished + running + pending.")
+    eta_s: Optional[float] = field(None, description="Seconds left, from recent durations; null if unknown.")
+    seconds_per_unit: Optional[float] = field(
+        None, description="Recent pace: seconds per step of one 512x512 image."
+    )
+    seconds_per_task: Optional[float] = field(None, description="Recent fixed cost of one task, in seconds.")
+
+
+class QueuePublic(OpenModel):
+    running: list[TaskPublic]
+    pending: list[TaskPublic]
+    total_pending: int
+    paused: bool
+    revision: int
+    stats: Optional[QueueStats] = None
+
+
+class BulkItem(OpenModel):
+    id: str
+    ok: bool
+    status: Optional[str] = field(None, description="deleted / stopping / the task's status, when ok.")
+    new_id: Optional[str] = field(None, description="The copy's id, for requeue.")
+    error: Optional[str] = None
+
+
+class BulkPublic(OpenModel):
+    action: str
+    results: list[BulkItem]
+
+
+class InfotextPublic(OpenModel):
+    task_id: str
+    infotext: str
+    source: Literal["result", "params"] = field(
+        "params", description="result: the image's own infotext; params: written from the stored params."
+    )
+
+
+class HistoryPublic(OpenModel):
+    tasks: list[TaskPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class ResultImage(OpenModel):
+    index: int
+    name: str
+    image: Optional[str] = field(None, description="data URL; null when the file is gone")
+    infotext: Optional[str] = None
+
+
+class ResultsPublic(OpenModel):
+    task_id: str
+    status: str
+    images: list[ResultImage]
+
+
+class WaitPublic(OpenModel):
+    revision: int
+    changed: bool
+
+
+class Message(OpenModel):
+    message: str

@@ -1,0 +1,113 @@
+"""Tasks as the two APIs show them. One time format everywhere: ISO 8601 UTC strings."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import PurePath
+from typing import Any
+
+from ..task import Task, TaskStatus
+from ..task_queue import Progress
+from .payloads import api_params_view
+
+
+def iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    moment = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def progress_view(progress: Progress | dict[str, Any] | None) -> dict[str, Any] | None:
+    if progress is None:
+        return None
+    if isinstance(progress, Progress):
+        data = asdict(progress)
+        data.pop("task_id", None)
+        return data
+    return dict(progress)
+
+
+def task_public(
+    task: Task, *, position: int | None = None, progress: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    result = None
+    if task.result is not None:
+        result = {
+            "images": [PurePath(path).name for path in task.result.images],
+            "infotexts": list(task.result.infotexts),
+            "seeds": list(task.result.seeds),
+            "info": dict(task.result.info),
+        }
+    return {
+        "id": task.id,
+        "kind": task.kind,
+        "status": task.status.value,
+        "name": task.name,
+        "params": task.params,
+        "script_args": task.script_args,
+        "script_name": task.script_name,
+        "checkpoint": task.checkpoint,
+        "source": task.source,
+        "priority": task.priority,
+        "position": position,
+        "pinned": task.pinned,
+        "job_id": task.job_id,
+        "bookmarked": task.bookmarked,
+        "created_at": iso(task.created_at),
+        "updated_at": iso(task.updated_at),
+        "started_at": iso(task.started_at),
+        "finished_at": iso(task.finished_at),
+        "result": result,
+        "error": task.error,
+        "warnings": list(task.warnings),
+        "attempts": task.attempts,
+        "user": task.user,
+        "callback_url": task.callback_url,
+        "requeued_from": task.requeued_from,
+        "progress": progress,
+    }
+
+
+#: Agent Scheduler knows no "cancelled": a task stopped by the user was "interrupted" there.
+AS_STATUS = {TaskStatus.CANCELLED: "interrupted"}
+
+
+def as_status(status: TaskStatus) -> str:
+    return AS_STATUS.get(status, status.value)
+
+
+def as_result(task: Task) -> str | None:
+    """AS's ``result``: a JSON string ``{images, infotexts, geninfo}``, or the error text."""
+    if task.status is TaskStatus.FAILED or (task.result is None and task.error):
+        return task.error
+    if task.result is None:
+        return None
+    return json.dumps(
+        {
+            "images": list(task.result.images),
+            "infotexts": list(task.result.infotexts),
+            "geninfo": task.result.info,
+        }
+    )
+
+
+def as_task_model(task: Task, *, position: int | None = None) -> dict[str, Any]:
+    """Agent Scheduler's ``TaskModel``."""
+    return {
+        "id": task.id,
+        "api_task_id": task.job_id,
+        "api_task_callback": task.callback_url,
+        "name": task.name or None,
+        "type": task.kind,
+        "status": as_status(task.status),
+        "params": api_params_view(task),
+        "priority": task.priority,
+        "position": position,
+        "result": as_result(task),
+        "bookmarked": task.bookmarked,
+        "created_at": iso(task.created_at),
+        "updated_at": iso(task.updated_at),
+    }
