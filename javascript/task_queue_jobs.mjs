@@ -1,0 +1,568 @@
+// Task Scheduler: the Jobs view (sweeps, whole-job actions, keep / discard, follow-ups).
+//
+// One vanilla ES module, no build step, talking only to /task-scheduler/v1/jobs with fetch.
+// The Task Queue tab imports it (`import {mountJobs, openSweepDialog} from "./task_queue_jobs.mjs"`)
+// and gives it an element; pages that cannot import (the Queue button's classic script) find the
+// same functions on `window.taskSchedulerJobs`. An element with id "task-scheduler-jobs" present
+// when the module loads is mounted by itself.
+//
+// Updates come from the queue's revision long-poll (/wait), never from a busy timer. Every piece
+// of user text (job names, prompts, infotexts) goes into the page with textContent only.
+
+const DEFAULT_API = "/task-scheduler/v1";
+const WAIT_TIMEOUT_S = 25;
+const JOBS_PAGE = 20;
+const AXIS_TYPES = [
+    ["prompt", "Prompts (one per line)"],
+    ["prompt_sr", "Prompt S/R (search first)"],
+    ["checkpoint", "Checkpoints"],
+    ["seed", "Seeds (1-10, list)"],
+    ["cfg_scale", "CFG scale"],
+    ["steps", "Steps"],
+    ["sampler_name", "Sampler"],
+    ["scheduler", "Scheduler"],
+    ["size", "Sizes (512x768)"],
+    ["denoising_strength", "Denoising strength"],
+    ["enable_hr", "Hires fix (on, off)"],
+    ["lora", "LoRA weight"],
+    ["param", "Other parameter"],
+];
+const NAMED_AXES = new Set(["lora", "param"]);
+const STYLE_ID = "task-scheduler-jobs-style";
+const STYLE = `
+.tsj-root{display:flex;flex-direction:column;gap:.6em}
+.tsj-bar{display:flex;flex-wrap:wrap;gap:.4em;align-items:center}
+.tsj-btn{padding:.2em .7em;border:1px solid var(--border-color-primary,#888);border-radius:4px;
+  background:var(--button-secondary-background-fill,transparent);color:inherit;cursor:pointer}
+.tsj-btn:disabled{opacity:.5;cursor:default}
+a.tsj-btn{text-decoration:none}
+.tsj-btn.tsj-danger{border-color:#c44}
+.tsj-error{color:#d33}
+.tsj-job{display:grid;grid-template-columns:1fr auto;gap:.3em;padding:.5em;
+  border:1px solid var(--border-color-primary,#8884);border-radius:6px}
+.tsj-job.tsj-open{outline:2px solid var(--color-accent,#f97316)}
+.tsj-name{font-weight:600;cursor:pointer}
+.tsj-meta{opacity:.75;font-size:.9em}
+.tsj-progress{height:6px;background:#8883;border-radius:3px;overflow:hidden;grid-column:1/3}
+.tsj-progress>div{height:100%;background:var(--color-accent,#f97316)}
+.tsj-badge{font-size:.8em;padding:0 .4em;border-radius:3px;border:1px solid currentColor;margin-left:.4em}
+.tsj-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:.5em}
+.tsj-cell{position:relative;border:2px solid transparent;border-radius:6px;padding:2px}
+.tsj-cell img{width:100%;display:block;border-radius:4px}
+.tsj-cell.tsj-kept{border-color:#2a2}
+.tsj-cell.tsj-discarded img{opacity:.3}
+.tsj-cell.tsj-discarded{border-color:#c44}
+.tsj-cell .tsj-bar{justify-content:space-between;margin-top:2px}
+.tsj-panel{border:1px solid var(--border-color-primary,#8884);border-radius:6px;padding:.6em;
+  display:flex;flex-direction:column;gap:.4em}
+.tsj-row{display:flex;gap:.4em;align-items:center;flex-wrap:wrap}
+.tsj-row input,.tsj-row select,.tsj-row textarea{background:var(--input-background-fill,transparent);
+  color:inherit;border:1px solid var(--border-color-primary,#888);border-radius:4px;padding:.2em .4em}
+.tsj-dialog{position:fixed;inset:0;background:#0008;display:flex;align-items:center;justify-content:center;z-index:1000}
+.tsj-dialog>div{background:var(--background-fill-primary,#fff);color:var(--body-text-color,#000);
+  max-width:760px;width:95vw;max-height:90vh;overflow:auto;border-radius:8px;padding:1em}
+`;
+
+// -- DOM helpers: properties and text only, never markup ----------------------------------------
+
+function h(tag, props, ...children) {
+    const el = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+        if (value === undefined || value === null || value === false) continue;
+        if (key === "class") el.className = value;
+        else if (key === "text") el.textContent = value;
+        else if (key === "dataset") Object.assign(el.dataset, value);
+        else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+        else if (key.startsWith("aria-") || key === "role" || key === "for") el.setAttribute(key, value);
+        else el[key] = value;
+    }
+    for (const child of children.flat(Infinity)) {
+        if (child === null || child === undefined || child === false) continue;
+        el.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return el;
+}
+
+function btn(label, onclick, extra) {
+    return h("button", {type: "button", class: "tsj-btn", text: label, onclick, ...(extra || {})});
+}
+
+function clear(el) {
+    while (el.firstChild) el.removeChild(el.firstChild);
+    return el;
+}
+
+function ensureStyle() {
+    if (document.getElementById(STYLE_ID)) return;
+    document.head.appendChild(h("style", {id: STYLE_ID, text: STYLE}));
+}
+
+class ApiError extends Error {
+    constructor(status, detail) {
+        super(describeDetail(status, detail));
+        this.status = status;
+        this.detail = detail;
+    }
+}
+
+function describeDetail(status, detail) {
+    if (Array.isArray(detail) && detail.length && detail[0].msg) {
+        const where = (detail[0].loc || []).filter((p) => p !== "body").join(".");
+        return (where ? where + ": " : "") + detail[0].msg;
+    }
+    return typeof detail === "string" ? detail : "HTTP " + status;
+}
+
+function makeApi(base) {
+    base = (base || DEFAULT_API).replace(/\/$/, "");
+    async function api(path, init) {
+        init = init || {};
+        const headers = {Accept: "application/json"};
+        if (init.body !== undefined) headers["Content-Type"] = "application/json";
+        const response = await fetch(base + path, {
+            method: init.method || "GET",
+            headers,
+            body: init.body === undefined ? undefined : JSON.stringify(init.body),
+            credentials: "same-origin",
+            cache: "no-store",
+            signal: init.signal,
+        });
+        const type = response.headers.get("content-type") || "";
+        const data = type.includes("json") ? await response.json().catch(() => null) : null;
+        if (!response.ok) throw new ApiError(response.status, data && data.detail);
+        return data;
+    }
+    api.base = base;
+    return api;
+}
+
+const STATUS_TEXT = {
+    empty: "empty",
+    pending: "pending",
+    running: "running",
+    done: "done",
+    done_with_failures: "done with failures",
+    cancelled: "cancelled",
+};
+
+function countsText(job) {
+    const c = job.counts || {};
+    const finished = (c.done || 0) + (c.failed || 0) + (c.interrupted || 0) + (c.cancelled || 0);
+    const parts = [finished + " of " + (c.total || 0) + " finished"];
+    if (c.failed || c.interrupted) parts.push((c.failed || 0) + (c.interrupted || 0) + " failed");
+    if (c.cancelled) parts.push(c.cancelled + " cancelled");
+    if (job.images) parts.push(job.images + " images");
+    if (job.kept) parts.push(job.kept + " kept");
+    if (job.discarded) parts.push(job.discarded + " discarded");
+    return parts.join(" · ");
+}
+
+function originText(job) {
+    const origin = job.origin || {};
+    if (origin.type === "sweep") {
+        const axes = (origin.axes || []).map((a) => (a.name ? a.type + " " + a.name : a.type) + " ×" + a.values.length);
+        return "sweep (" + (origin.mode || "cartesian") + "): " + axes.join(", ");
+    }
+    if (origin.type === "followup") {
+        return origin.action + " of " + (origin.images || []).length + " images of job " + String(origin.source_job).slice(0, 8);
+    }
+    return "";
+}
+
+// -- the sweep dialog --------------------------------------------------------------------------
+
+function axisRow(onChange, initial) {
+    initial = initial || {};
+    const type = h("select", {class: "tsj-axis-type", onchange: () => { sync(); onChange(); }},
+        AXIS_TYPES.map(([value, label]) => h("option", {value, text: label, selected: value === initial.type})));
+    const name = h("input", {class: "tsj-axis-name", placeholder: "name", size: 10, oninput: onChange,
+        value: initial.name || ""});
+    const values = h("textarea", {class: "tsj-axis-values", rows: 1, cols: 34, placeholder: "values",
+        oninput: onChange, value: initial.values || ""});
+    const group = h("input", {class: "tsj-axis-group", placeholder: "zip group", size: 6, oninput: onChange,
+        value: initial.group || ""});
+    const row = h("div", {class: "tsj-row tsj-axis"}, type, name, values, group,
+        btn("✕", () => { row.remove(); onChange(); }, {title: "Remove this axis"}));
+    function sync() {
+        name.style.display = NAMED_AXES.has(type.value) ? "" : "none";
+        values.rows = type.value === "prompt" ? 3 : 1;
+    }
+    sync();
+    row.read = () => {
+        const axis = {type: type.value};
+        const text = values.value;
+        if (type.value === "seed" && /^\s*random\s+\d+\s*$/i.test(text)) axis.random = parseInt(text.trim().split(/\s+/)[1], 10);
+        else if (type.value === "checkpoint" && /^\s*folder:/i.test(text)) axis.folder = text.replace(/^\s*folder:/i, "").trim();
+        else axis.values = text;
+        if (NAMED_AXES.has(type.value)) axis.name = name.value.trim();
+        if (group.value.trim()) axis.group = group.value.trim();
+        return axis;
+    };
+    return row;
+}
+
+/**
+ * A modal form: base, axes, mode, a live count (dry run), and "Queue N tasks".
+ *
+ * options: {apiBase, fromTask, prompt, name, getBase: () => body-part, submit: async (spec) => job,
+ *           onQueued: (job) => void}. Without `submit`, POST /jobs with the base and the axes.
+ */
+function openSweepDialog(options) {
+    options = options || {};
+    ensureStyle();
+    const api = makeApi(options.apiBase);
+    let timer = null;
+    let seq = 0;
+    const rows = h("div", {class: "tsj-axes"});
+    const count = h("span", {class: "tsj-count", text: ""});
+    const error = h("div", {class: "tsj-error", role: "alert"});
+    const preview = h("ol", {class: "tsj-preview tsj-meta"});
+    const name = h("input", {class: "tsj-sweep-name", placeholder: "job name", value: options.name || "", size: 30});
+    const mode = h("select", {class: "tsj-mode", onchange: changed},
+        h("option", {value: "cartesian", text: "every combination"}),
+        h("option", {value: "zip", text: "zipped (same lengths)"}));
+    const fromTask = h("input", {class: "tsj-from-task", placeholder: "task id", size: 34, value: options.fromTask || "",
+        oninput: changed});
+    const prompt = h("textarea", {class: "tsj-base-prompt", rows: 2, cols: 50, placeholder: "base prompt",
+        value: options.prompt || "", oninput: changed});
+    const go = btn("Queue", submit, {class: "tsj-btn tsj-queue-sweep", disabled: true});
+    const baseRows = options.getBase || options.submit ? [] : [
+        h("div", {class: "tsj-row"}, h("label", {text: "From task"}), fromTask),
+        h("div", {class: "tsj-row"}, h("label", {text: "or prompt"}), prompt),
+    ];
+    const dialog = h("div", {class: "tsj-dialog", role: "dialog", "aria-label": "Queue as sweep",
+        onclick: (e) => { if (e.target === dialog) close(); }},
+        h("div", {},
+            h("h3", {text: "Queue as sweep"}),
+            h("div", {class: "tsj-row"}, h("label", {text: "Name"}), name, h("label", {text: "Mode"}), mode),
+            baseRows,
+            rows,
+            h("div", {class: "tsj-row"}, btn("+ Axis", () => { rows.appendChild(axisRow(changed)); changed(); },
+                {class: "tsj-btn tsj-add-axis"})),
+            error,
+            h("div", {class: "tsj-row"}, count, go, btn("Cancel", close)),
+            preview));
+    for (const axis of options.axes || [{type: "prompt"}]) rows.appendChild(axisRow(changed, axis));
+    document.body.appendChild(dialog);
+
+    function spec() {
+        return {
+            name: name.value.trim() || undefined,
+            mode: mode.value,
+            axes: Array.from(rows.children).map((row) => row.read()),
+        };
+    }
+    function base() {
+        if (options.getBase) return options.getBase();
+        if (fromTask.value.trim()) return {from_task: fromTask.value.trim()};
+        return {base: {prompt: prompt.value}};
+    }
+    function changed() {
+        clearTimeout(timer);
+        go.disabled = true;
+        timer = setTimeout(countNow, 300);
+    }
+    async function countNow() {
+        const mine = ++seq;
+        try {
+            const data = await api("/jobs", {method: "POST", body: {...base(), ...spec(), dry_run: true, preview: 3}});
+            if (mine !== seq) return;
+            error.textContent = data.over_limit ? "More than the limit of " + data.max_tasks + " tasks" : "";
+            count.textContent = data.count + (data.count === 1 ? " task" : " tasks");
+            go.textContent = "Queue " + data.count + " tasks";
+            go.disabled = data.over_limit;
+            clear(preview);
+            for (const item of data.preview) preview.appendChild(h("li", {text: item.name}));
+        } catch (err) {
+            if (mine !== seq) return;
+            error.textContent = err.message;
+            count.textContent = "";
+            clear(preview);
+        }
+    }
+    async function submit() {
+        go.disabled = true;
+        try {
+            const job = options.submit
+                ? await options.submit(spec())
+                : await api("/jobs", {method: "POST", body: {...base(), ...spec()}});
+            close();
+            if (options.onQueued) options.onQueued(job);
+        } catch (err) {
+            error.textContent = err.message;
+            go.disabled = false;
+        }
+    }
+    function close() {
+        clearTimeout(timer);
+        dialog.remove();
+    }
+    changed();
+    return {close, element: dialog, count: countNow};
+}
+
+// -- the jobs view ----------------------------------------------------------------------------------
+
+function mountJobs(root, options) {
+    options = options || {};
+    ensureStyle();
+    const api = makeApi(options.apiBase || (root.dataset && root.dataset.apiBase));
+    const state = {jobs: [], total: 0, offset: 0, open: null, images: [], selected: new Set(), error: "",
+        revision: null, stopped: false};
+    const ui = {
+        error: h("div", {class: "tsj-error", role: "alert"}),
+        list: h("div", {class: "tsj-list"}),
+        pager: h("div", {class: "tsj-bar tsj-pager"}),
+        detail: h("div", {class: "tsj-detail"}),
+    };
+    clear(root);
+    root.classList.add("tsj-root");
+    root.append(
+        h("div", {class: "tsj-bar"},
+            h("strong", {text: "Jobs"}),
+            btn("New sweep…", () => openSweepDialog({apiBase: api.base, onQueued: (job) => { state.open = job.id; refresh(); }}),
+                {class: "tsj-btn tsj-new-sweep"}),
+            btn("Refresh", () => refresh())),
+        ui.error, ui.list, ui.pager, ui.detail);
+    let waitAbort = null;
+
+    async function act(promise) {
+        try {
+            const result = await promise;
+            state.error = "";
+            return result;
+        } catch (err) {
+            state.error = err.message || String(err);
+            return undefined;
+        } finally {
+            await refresh();
+        }
+    }
+
+    async function refresh() {
+        try {
+            const page = await api("/jobs?limit=" + JOBS_PAGE + "&offset=" + state.offset);
+            state.jobs = page.jobs;
+            state.total = page.total;
+            if (state.open) {
+                const [job, images] = await Promise.all([
+                    api("/jobs/" + state.open),
+                    api("/jobs/" + state.open + "/images"),
+                ]);
+                state.openJob = job;
+                state.images = images.images;
+            }
+        } catch (err) {
+            if (err.status === 404 && state.open) {
+                state.open = null;
+                state.openJob = null;
+            } else {
+                state.error = err.message;
+            }
+        }
+        render();
+    }
+
+    function render() {
+        ui.error.textContent = state.error;
+        clear(ui.list);
+        if (!state.jobs.length) ui.list.appendChild(h("div", {class: "tsj-meta", text: "No jobs yet."}));
+        for (const job of state.jobs) ui.list.appendChild(jobRow(job));
+        clear(ui.pager);
+        if (state.total > JOBS_PAGE) {
+            ui.pager.append(
+                btn("‹", () => { state.offset = Math.max(0, state.offset - JOBS_PAGE); refresh(); },
+                    {disabled: state.offset === 0}),
+                h("span", {text: (state.offset + 1) + "–" + Math.min(state.total, state.offset + JOBS_PAGE) + " of " + state.total}),
+                btn("›", () => { state.offset += JOBS_PAGE; refresh(); },
+                    {disabled: state.offset + JOBS_PAGE >= state.total}));
+        }
+        renderDetail();
+        root.dataset.ready = "1";
+    }
+
+    function jobRow(job) {
+        const c = job.counts || {};
+        const failures = (c.failed || 0) + (c.interrupted || 0);
+        const path = "/jobs/" + job.id;
+        const actions = h("div", {class: "tsj-bar"},
+            job.held
+                ? btn("Resume", () => act(api(path + "/resume", {method: "POST"})), {class: "tsj-btn tsj-resume"})
+                : btn("Pause", () => act(api(path + "/pause", {method: "POST"})),
+                    {class: "tsj-btn tsj-pause", disabled: !c.pending}),
+            btn("Top", () => act(api(path + "/move-to-top", {method: "POST"})), {class: "tsj-btn tsj-top", disabled: !c.pending}),
+            btn("Cancel", () => act(api(path + "/cancel", {method: "POST"})),
+                {class: "tsj-btn tsj-cancel", disabled: !c.pending && !c.running}),
+            failures ? btn("Requeue failed", () => act(api(path + "/requeue-failed", {method: "POST"})),
+                {class: "tsj-btn tsj-requeue"}) : null,
+            h("a", {class: "tsj-btn tsj-zip", href: api.base + path + "/images.zip", text: "Zip", download: ""}),
+            btn("Delete", () => {
+                if (!window.confirm("Delete the job '" + (job.name || job.id) + "' and its tasks? Its images stay on disk.")) return;
+                act(api(path, {method: "DELETE"}));
+            }, {class: "tsj-btn tsj-danger tsj-delete", disabled: !!c.running}),
+            btn("Delete with images", () => {
+                if (!window.confirm("Delete the job '" + (job.name || job.id) + "', its tasks and its " + job.images + " image files?")) return;
+                act(api(path + "?delete_images=true", {method: "DELETE"}));
+            }, {class: "tsj-btn tsj-danger tsj-delete-images", disabled: !!c.running}));
+        const open = () => {
+            state.open = state.open === job.id ? null : job.id;
+            state.selected.clear();
+            refresh();
+        };
+        return h("div", {class: "tsj-job" + (state.open === job.id ? " tsj-open" : ""), dataset: {jobId: job.id, status: job.status}},
+            h("div", {},
+                h("span", {class: "tsj-name", text: job.name || job.id.slice(0, 8), onclick: open, role: "button", tabIndex: 0,
+                    onkeydown: (e) => { if (e.key === "Enter") open(); }}),
+                h("span", {class: "tsj-badge tsj-status", text: STATUS_TEXT[job.status] || job.status}),
+                job.held ? h("span", {class: "tsj-badge tsj-held", text: "paused"}) : null,
+                h("div", {class: "tsj-meta tsj-counts", text: countsText(job)}),
+                h("div", {class: "tsj-meta", text: originText(job)})),
+            actions,
+            h("div", {class: "tsj-progress"}, h("div", {style: "width:" + Math.round((job.progress || 0) * 100) + "%"})));
+    }
+
+    function renderDetail() {
+        clear(ui.detail);
+        const job = state.openJob;
+        if (!state.open || !job) return;
+        const path = "/jobs/" + job.id;
+        const keys = (list) => list.map((i) => ({task_id: i.task_id, index: i.index}));
+        const chosen = () => state.images.filter((i) => state.selected.has(i.task_id + ":" + i.index));
+        const mark = (images, value) => act(api(path + "/images/mark", {method: "POST", body: {images: keys(images), mark: value}}));
+        const grid = h("div", {class: "tsj-grid"});
+        for (const image of state.images) {
+            const key = image.task_id + ":" + image.index;
+            const checkbox = h("input", {type: "checkbox", class: "tsj-select", checked: state.selected.has(key),
+                onchange: () => { if (checkbox.checked) state.selected.add(key); else state.selected.delete(key); }});
+            grid.appendChild(h("div", {class: "tsj-cell" + (image.mark ? " tsj-" + image.mark : ""), dataset: {key, mark: image.mark || ""},
+                title: image.infotext || image.name},
+                image.exists ? h("img", {src: image.thumbnail_url, alt: image.name, loading: "lazy"})
+                    : h("div", {class: "tsj-meta", text: "(file deleted)"}),
+                h("div", {class: "tsj-bar"},
+                    checkbox,
+                    btn("Keep", () => mark([image], image.mark === "kept" ? null : "kept"), {class: "tsj-btn tsj-keep"}),
+                    btn("Discard", () => mark([image], image.mark === "discarded" ? null : "discarded"), {class: "tsj-btn tsj-discard"}))));
+        }
+        const discarded = state.images.filter((i) => i.mark === "discarded" && i.exists).length;
+        if (!state.images.length) {
+            ui.detail.append(h("div", {class: "tsj-bar"}, h("strong", {text: job.name || job.id}),
+                h("span", {class: "tsj-meta", text: countsText(job) + " · no images yet"})));
+            return;
+        }
+        ui.detail.append(
+            h("div", {class: "tsj-bar"},
+                h("strong", {text: job.name || job.id}),
+                h("span", {class: "tsj-meta", text: countsText(job)}),
+                btn("Keep selected", () => mark(chosen(), "kept")),
+                btn("Discard selected", () => mark(chosen(), "discarded")),
+                btn("Delete " + discarded + " discarded files", () => {
+                    if (!window.confirm("Delete " + discarded + " discarded image files from disk?")) return;
+                    act(api(path + "/images/delete-discarded", {method: "POST"}));
+                }, {class: "tsj-btn tsj-danger tsj-delete-discarded", disabled: !discarded})),
+            grid,
+            panelFor(job, chosen));
+    }
+
+    // the follow-up form survives redraws (a finishing task must not wipe what the user typed)
+    let panel = null;
+    function panelFor(job, chosen) {
+        if (!panel || panel.jobId !== job.id) panel = {jobId: job.id, el: followUpPanel(job, chosen)};
+        return panel.el;
+    }
+
+    function followUpPanel(job, chosen) {
+        const action = h("select", {class: "tsj-fu-action"},
+            h("option", {value: "img2img", text: "img2img"}), h("option", {value: "upscale", text: "upscale"}));
+        const denoise = h("input", {class: "tsj-fu-denoise", value: "0.4", size: 14, title: "one task per value: 0.3, 0.45, 0.6"});
+        const scale = h("select", {class: "tsj-fu-scale"},
+            ["1", "1.5", "2"].map((v) => h("option", {value: v, text: "×" + v})));
+        const steps = h("input", {class: "tsj-fu-steps", type: "number", min: 1, placeholder: "steps", size: 5});
+        const upscaler = h("input", {class: "tsj-fu-upscaler", value: "Lanczos", size: 14});
+        const onlySelected = h("input", {type: "checkbox", class: "tsj-fu-selected"});
+        const note = h("span", {class: "tsj-meta tsj-fu-count"});
+        const body = () => {
+            const data = {action: action.value};
+            if (onlySelected.checked) data.images = chosen().map((i) => ({task_id: i.task_id, index: i.index}));
+            if (action.value === "img2img") {
+                data.denoising_strength = denoise.value;
+                if (scale.value !== "1") data.scale = parseFloat(scale.value);
+                if (steps.value) data.steps = parseInt(steps.value, 10);
+            } else {
+                data.scale = Math.max(1, parseFloat(scale.value));
+                data.upscaler = upscaler.value.trim() || "Lanczos";
+            }
+            return data;
+        };
+        const sync = () => {
+            denoise.style.display = steps.style.display = action.value === "img2img" ? "" : "none";
+            upscaler.style.display = action.value === "upscale" ? "" : "none";
+        };
+        action.addEventListener("change", sync);
+        sync();
+        const path = "/jobs/" + job.id + "/follow-ups";
+        return h("div", {class: "tsj-panel"},
+            h("strong", {text: "Take further (every image not discarded)"}),
+            h("div", {class: "tsj-row"}, action, h("label", {text: "denoise"}), denoise, h("label", {text: "size"}), scale,
+                steps, upscaler, h("label", {}, onlySelected, " only selected")),
+            h("div", {class: "tsj-row"},
+                btn("Count", async () => {
+                    try {
+                        const data = await api(path, {method: "POST", body: {...body(), dry_run: true}});
+                        note.textContent = data.count + " tasks";
+                    } catch (err) {
+                        note.textContent = err.message;
+                    }
+                }, {class: "tsj-btn tsj-fu-dry"}),
+                btn("Queue follow-up job", async () => {
+                    const job = await act(api(path, {method: "POST", body: body()}));
+                    if (job) {
+                        state.open = job.id;
+                        state.selected.clear();
+                        await refresh();
+                    }
+                }, {class: "tsj-btn tsj-fu-go"}),
+                note));
+    }
+
+    async function watch() {
+        while (!state.stopped) {
+            try {
+                if (state.revision === null) {
+                    const queue = await api("/queue?limit=1");
+                    state.revision = queue.revision;
+                }
+                waitAbort = new AbortController();
+                const data = await api("/wait?revision=" + state.revision + "&timeout=" + WAIT_TIMEOUT_S, {signal: waitAbort.signal});
+                if (data.changed) {
+                    state.revision = data.revision;
+                    await refresh();
+                }
+            } catch (err) {
+                if (state.stopped) return;
+                await new Promise((resolve) => setTimeout(resolve, 3000));
+            }
+        }
+    }
+
+    refresh();
+    watch();
+    return {
+        refresh,
+        open: (jobId) => { state.open = jobId; return refresh(); },
+        destroy: () => { state.stopped = true; if (waitAbort) waitAbort.abort(); clear(root); },
+        state,
+    };
+}
+
+const api = {mountJobs, openSweepDialog, mount: mountJobs};
+if (typeof window !== "undefined") {
+    window.taskSchedulerJobs = api;
+    const auto = () => {
+        const el = document.getElementById("task-scheduler-jobs");
+        if (el && !el.dataset.ready) mountJobs(el);
+    };
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", auto);
+    else auto();
+}
+
+export {mountJobs, openSweepDialog};
