@@ -1,0 +1,98 @@
+"""Pass-through: every request the queue does not serve goes to a WebUI unchanged.
+
+Method, path (as sent, percent-encoding included), query, headers and body go out; status,
+headers and body come back, both directions streamed and neither decoded (a gzip answer stays
+gzip), so a client sees what the WebUI sent. Only hop-by-hop headers, which describe one
+connection and not the message, are not forwarded (RFC 9110 §7.6.1), and the reason phrase is
+the standard one for the status (ASGI carries none). The request goes to the first backend that
+is up. WebSocket upgrades are not proxied.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+log = logging.getLogger(__name__)
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+def _forwardable(
+    raw: list[tuple[bytes, bytes]], *, drop: frozenset[str] = frozenset()
+) -> list[tuple[bytes, bytes]]:
+    named_by_connection: set[str] = set()
+    for key, value in raw:
+        if key.lower() == b"connection":
+            named_by_connection |= {v.strip().lower() for v in value.decode("latin-1").split(",")}
+    skip = HOP_BY_HOP | drop | named_by_connection
+    return [(k, v) for k, v in raw if k.decode("latin-1").lower() not in skip]
+
+
+class Proxy:
+    """``await proxy(request)`` -> the WebUI's response. ``target()`` names the WebUI's base URL."""
+
+    def __init__(self, target: Callable[[], str | None], *, connect_timeout_s: float = 10.0) -> None:
+        self.target = target
+        # no read timeout: a proxied generation or a streamed progress feed may take long
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(connect_timeout_s, read=None, write=None, pool=None)
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def __call__(self, request: Request) -> Response:
+        base = self.target()
+        if base is None:
+            return JSONResponse({"detail": "no WebUI is configured to pass this request to"}, status_code=502)
+        url = _target_url(base, request)
+        headers = _forwardable(list(request.headers.raw), drop=frozenset({"host"}))
+        has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
+        outgoing = self.client.build_request(
+            request.method, url, headers=headers, content=request.stream() if has_body else None
+        )
+        try:
+            upstream = await self.client.send(outgoing, stream=True)
+        except httpx.TransportError as exc:
+            log.warning("pass-through to %s failed: %s", base, exc)
+            return JSONResponse(
+                {"detail": f"the WebUI at {base} does not answer ({type(exc).__name__})"}, status_code=502
+            )
+
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in upstream.aiter_raw():
+                    yield chunk
+            finally:
+                await upstream.aclose()
+
+        response = StreamingResponse(body(), status_code=upstream.status_code)
+        response.raw_headers = _forwardable(list(upstream.headers.raw))
+        return response
+
+
+def _target_url(base: str, request: Request) -> httpx.URL:
+    root = httpx.URL(base)
+    raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode("ascii")
+    query: bytes = request.scope.get("query_string") or b""
+    path = root.raw_path.split(b"?", 1)[0].rstrip(b"/") + raw_path
+    return root.copy_with(raw_path=path + (b"?" + query if query else b""))
