@@ -55,6 +55,8 @@ class Backend:
         self.failures = 0
         self.error: str | None = None
         self.since = time.time()
+        #: grows at every mark_down: an answer to a check sent before it proves nothing
+        self._downs = 0
         self._keys: frozenset[str] = frozenset()
         runner.elsewhere = lambda: pool.checkpoints_elsewhere(self)
         self.executor = _BackendExecutor(self, pool.queue, _Guarded(self), pool.executor_settings)
@@ -69,6 +71,7 @@ class Backend:
 
     def check(self) -> bool:
         """Ask the WebUI for its checkpoints; mark it up or (after enough failures) down."""
+        downs = self._downs
         try:
             self.runner.refresh()
         except (RunnerUnavailable, RemoteError, ValueError) as exc:
@@ -80,6 +83,8 @@ class Backend:
                     self.runner.abandon(f"{self.url} stopped answering: {exc}")
             elif not self.up:
                 self.error = str(exc)
+            return False
+        if downs != self._downs:  # it died while this check was under way
             return False
         self.failures = 0
         self._keys = frozenset(self.runner.checkpoint_keys())
@@ -93,6 +98,7 @@ class Backend:
         if self.up:
             log.warning("backend %s is down: %s", self.url, reason)
             self.since = time.time()
+        self._downs += 1
         self.up = False
         self.error = reason
 
