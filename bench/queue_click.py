@@ -57,10 +57,11 @@ def run(url: str, clicks: int, tab: str, chromium: str) -> dict:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url, timeout=180_000)
             button = page.locator(f"#task_scheduler_{tab}_queue")
-            button.wait_for(timeout=180_000)
+            button.wait_for(state="attached", timeout=180_000)
             page.wait_for_function("window.taskSchedulerQueue !== undefined", timeout=60_000)
             if tab == "img2img":
-                page.locator("#tab_img2img, button:has-text('img2img')").first.click()
+                page.locator("#tabs > .tab-nav button").filter(has_text="img2img").first.click()
+            button.wait_for(state="visible", timeout=30_000)
             page.locator(f"#{tab}_prompt textarea").fill("bench: queue click")
             page.evaluate(
                 """() => { window.__bench = [];

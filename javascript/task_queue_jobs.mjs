@@ -38,6 +38,7 @@ const STYLE = `
 a.tsj-btn{text-decoration:none}
 .tsj-btn.tsj-danger{border-color:#c44}
 .tsj-error{color:#d33}
+.tsj-fu-steps{width:5em}
 .tsj-job{display:grid;grid-template-columns:1fr auto;gap:.3em;padding:.5em;
   border:1px solid var(--border-color-primary,#8884);border-radius:6px}
 .tsj-job.tsj-open{outline:2px solid var(--color-accent,#f97316)}
@@ -84,7 +85,9 @@ function h(tag, props, ...children) {
 }
 
 function btn(label, onclick, extra) {
-    return h("button", {type: "button", class: "tsj-btn", text: label, onclick, ...(extra || {})});
+    const el = h("button", {type: "button", class: "tsj-btn", text: label, onclick, ...(extra || {})});
+    el.classList.add("tsq-btn");  // inside the Task Queue tab: the tab's own (WebUI-themed) buttons
+    return el;
 }
 
 function clear(el) {
