@@ -1,8 +1,9 @@
 """A small fake WebUI HTTP API on loopback, for the standalone server's tests.
 
-It speaks the parts of ``/sdapi/v1`` the queue uses (txt2img, img2img, options, sd-models,
-scripts, progress, interrupt, skip) and answers with real PNGs whose pixels encode the seed and
-the selected checkpoint, so a test can tell which backend, model and seed made an image. A
+It speaks the parts of ``/sdapi/v1`` the queue uses (txt2img, img2img, extra-single-image,
+options, sd-models, scripts, upscalers, progress, interrupt, skip) and answers with real PNGs
+whose pixels encode the seed and the selected checkpoint, so a test can tell which backend, model
+and seed made an image (an upscale is a Lanczos resize of the image it was sent). A
 generation can be held open (``hold()``/``release()``) and the server can be killed abruptly
 (listening socket and every open connection closed) and restarted on the same port.
 ``/custom/...`` routes exist for the pass-through tests.
@@ -48,6 +49,7 @@ def png_bytes(width: int, height: int, colour: tuple[int, int, int], infotext: s
 class FakeWebUI:
     def __init__(self, checkpoints: tuple[str, ...] = ("model-a.safetensors", "model-b.safetensors")) -> None:
         self.checkpoints = list(checkpoints)
+        self.upscalers = ["None", "Lanczos", "Nearest", "R-ESRGAN 4x+"]
         self.selected = self.checkpoints[0] if self.checkpoints else None
         self.scripts = {
             "txt2img": ["extra options", "x/y/z plot"],
@@ -55,6 +57,7 @@ class FakeWebUI:
         }
         self.calls: list[tuple[str, str, Any]] = []
         self.generations: list[dict[str, Any]] = []
+        self.upscales: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.busy = threading.Event()
         self.interrupted = threading.Event()
@@ -178,6 +181,29 @@ class FakeWebUI:
             self.step = 0
             self.busy.clear()
 
+    def upscale(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """``/extra-single-image``: a Lanczos resize to the size the WebUI's upscalers give."""
+        for field in ("upscaler_1", "upscaler_2"):
+            name = body.get(field, "None")
+            if name not in self.upscalers:  # the WebUI's upscale script asserts; Forge answers so
+                error = f"could not find upscaler named {name}"
+                return 500, {"error": "AssertionError", "detail": "", "body": "", "message": error}
+        image = Image.open(io.BytesIO(base64.b64decode(body["image"])))
+        scale = float(body.get("upscaling_resize", 2))
+        if body.get("resize_mode", 0) == 1:
+            size = (int(body.get("upscaling_resize_w", 512)), int(body.get("upscaling_resize_h", 512)))
+            info = f"Postprocess upscale to: {size[0]}x{size[1]}"
+        else:
+            size = (int(image.width * scale // 8 * 8), int(image.height * scale // 8 * 8))
+            info = f"Postprocess upscale by: {scale:g}"
+        if body.get("upscaler_1", "None") != "None":
+            image = image.resize(size, Image.Resampling.LANCZOS)
+            info += f", Postprocess upscaler: {body['upscaler_1']}"
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        self.upscales.append({"body": body, "size": image.size})
+        return 200, {"image": base64.b64encode(buffer.getvalue()).decode(), "html_info": f"<p>{info}</p>"}
+
 
 class _Handler(BaseHTTPRequestHandler):
     webui: FakeWebUI
@@ -256,6 +282,11 @@ class _Handler(BaseHTTPRequestHandler):
             if answer is None:  # killed mid-call: the connection is already gone
                 return None
             return self._send(200, answer)
+        if route == ("POST", "/sdapi/v1/extra-single-image"):
+            return self._send(*webui.upscale(body))
+        if route == ("GET", "/sdapi/v1/upscalers"):
+            names = webui.upscalers
+            return self._send(200, [{"name": n, "model_name": None, "scale": 4} for n in names])
         if route == ("GET", "/sdapi/v1/sd-models"):
             models = [
                 {

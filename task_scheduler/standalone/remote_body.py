@@ -1,4 +1,5 @@
-"""A stored task (docs/task-format.md) -> the JSON body of a WebUI's ``/sdapi/v1/txt2img|img2img``.
+"""A stored task (docs/task-format.md) -> the JSON body of a WebUI's ``/sdapi/v1/txt2img|img2img``
+(or, for an ``extras`` task, ``/sdapi/v1/extra-single-image``, whose field names it already has).
 
 The stored shape names the WebUI entry point's parameters; the HTTP API names the processing
 class's fields. Most names are the same; this module handles the rest in one place:
@@ -57,6 +58,23 @@ UI_ONLY = frozenset(
         "img2img_batch_upload",
     }
 )
+#: the fields of ``/sdapi/v1/extra-single-image`` (``ExtrasSingleImageRequest``, Forge and A1111 1.10)
+EXTRAS_FIELDS = (
+    "image",
+    "resize_mode",
+    "show_extras_results",
+    "gfpgan_visibility",
+    "codeformer_visibility",
+    "codeformer_weight",
+    "upscaling_resize",
+    "upscaling_resize_w",
+    "upscaling_resize_h",
+    "upscaling_crop",
+    "upscaler_1",
+    "upscaler_2",
+    "extras_upscaler_2_visibility",
+    "upscale_first",
+)
 IMG2IMG_MODES = {
     0: "img2img",
     1: "sketch",
@@ -82,8 +100,12 @@ def build_request(task: Task, files: FileStore, *, scripts: set[str] | None = No
 
     Raises :class:`InvalidTaskData` for what the HTTP API cannot express (e.g. batch-from-folder).
     """
+    if task.kind == "extras":
+        return _extras_request(task, _Converter(files))
     if task.kind not in ("txt2img", "img2img"):
-        raise InvalidTaskData("kind", f"the standalone server runs txt2img and img2img, not {task.kind!r}")
+        raise InvalidTaskData(
+            "kind", f"the standalone server runs txt2img, img2img and extras, not {task.kind!r}"
+        )
     convert = _Converter(files)
     params = dict(task.params)
     warnings: list[str] = []
@@ -143,6 +165,20 @@ def build_request(task: Task, files: FileStore, *, scripts: set[str] | None = No
     body["send_images"] = True
     body["save_images"] = False
     return RemoteRequest(f"/sdapi/v1/{task.kind}", body, checkpoint, warnings)
+
+
+def _extras_request(task: Task, convert: _Converter) -> RemoteRequest:
+    """The single-image upscale: the stored fields as they are, the image as base64."""
+    if not _is_image(task.params.get("image")):
+        raise InvalidTaskData("image", "an extras task needs its image")
+    body: dict[str, Any] = {}
+    warnings: list[str] = []
+    for name, value in task.params.items():
+        if name in EXTRAS_FIELDS:
+            body[name] = convert(value)
+        else:
+            warnings.append(f"extras field '{name}' is not a field of /sdapi/v1/extra-single-image; ignored")
+    return RemoteRequest("/sdapi/v1/extra-single-image", body, None, warnings)
 
 
 def _img2img_inputs(params: dict[str, Any], body: dict[str, Any], convert: _Converter) -> None:

@@ -3,9 +3,10 @@
 One call per task: the checkpoint is chosen through ``POST /sdapi/v1/options`` first (the WebUI
 keeps it loaded for the next task; ``override_settings`` would restore the old one afterwards and
 reload it at the next call), then ``/sdapi/v1/txt2img`` or ``/img2img`` runs in a helper thread
-while this thread polls ``/sdapi/v1/progress``. The returned images are written, byte for byte
-as the WebUI encoded them (its infotext chunk included), into this server's results folder, so a
-client that disconnects loses nothing.
+while this thread polls ``/sdapi/v1/progress``. An ``extras`` task (a follow-up's upscale) is one
+``/sdapi/v1/extra-single-image`` call, its upscalers checked against ``/sdapi/v1/upscalers`` first.
+The returned images are written, byte for byte as the WebUI encoded them (its infotext chunk
+included), into this server's results folder, so a client that disconnects loses nothing.
 
 A WebUI that refuses connections or drops the call raises :class:`RunnerUnavailable`: the task
 goes back to the queue and the backend's worker waits until the WebUI answers again.
@@ -15,8 +16,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -166,11 +169,15 @@ class RemoteRunner:
         request = build_request(task, self.files, scripts=scripts)
         if request.checkpoint:
             self._select_checkpoint(request.checkpoint)
+        if task.kind == "extras":
+            self._check_upscalers(request.body)
         self._running = True
         try:
             response = self._generate(request.endpoint, request.body, progress)
         finally:
             self._running = False
+        if task.kind == "extras":
+            response = _extras_as_generation(response)
         result = self._save(task, response)
         return RunResult(result, interrupted=self._interrupt.is_set(), warnings=request.warnings)
 
@@ -208,6 +215,15 @@ class RemoteRunner:
             "/sdapi/v1/options", {"sd_model_checkpoint": checkpoint.title}, timeout=self.generation_timeout
         )
         self._selected, self._selected_title = name, checkpoint.title
+
+    def _check_upscalers(self, body: dict[str, Any]) -> None:
+        """Fail a task naming an upscaler the WebUI lacks (its own error would not say which)."""
+        installed = [str(u.get("name")) for u in self.get_json("/sdapi/v1/upscalers") if isinstance(u, dict)]
+        for name in ("upscaler_1", "upscaler_2"):
+            wanted = body.get(name)
+            if wanted not in (None, "None") and wanted not in installed:
+                have = ", ".join(installed) or "none"
+                raise InvalidTaskData(name, f"upscaler {wanted!r} is not on {self.url} (it has: {have})")
 
     def _generate(self, endpoint: str, body: dict[str, Any], progress: ProgressCallback) -> dict[str, Any]:
         outcome: dict[str, Any] = {}
@@ -324,13 +340,31 @@ def _remote_error(response: httpx.Response) -> Exception:
     try:
         data = response.json()
         if isinstance(data, dict):
-            detail = data.get("detail") or data.get("error") or data.get("errors") or data
+            # the WebUIs' handlers send {"error": type name, "detail": "" (an HTTPException's detail),
+            # "message" (Forge's app) or "errors": str(e)}
+            said = data.get("message") or data.get("errors")
+            named = ": ".join(str(part) for part in (data.get("error"), said) if part)
+            detail = data.get("detail") or named or data
     except ValueError:
         pass
     text = f"{response.request.url.path} answered {response.status_code}: {detail}"
     if "out of memory" in str(detail).lower():
         return OutOfMemory(text)
     return RemoteError(text)
+
+
+_BREAK = re.compile(r"<br\s*/?>\n?")
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _extras_as_generation(data: dict[str, Any]) -> dict[str, Any]:
+    """``/extra-single-image``'s ``{image, html_info}`` in the shape of a txt2img answer."""
+    shown = data.get("html_info")
+    text = html.unescape(_TAG.sub("", _BREAK.sub("\n", shown))).strip() if isinstance(shown, str) else ""
+    image = data.get("image")
+    images = [image] if isinstance(image, str) and image else []
+    info = {"infotexts": [text] * len(images), "postprocessing": text}
+    return {"images": images, "info": json.dumps(info)}
 
 
 def _extension(blob: bytes) -> str:

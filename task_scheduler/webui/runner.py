@@ -14,7 +14,8 @@ main-thread loop swallows exceptions into a ``None`` result. A1111: it runs in t
 thread. What the WebUI has no Generate control for (``processing`` extras, ``override_settings``
 from the API) reaches ``p`` through :class:`TaskParamsHook`, which an always-on script of this
 extension calls from its ``setup``. Checkpoints are switched permanently before the task
-(:mod:`.checkpoints`), never overridden and restored.
+(:mod:`.checkpoints`), never overridden and restored. ``extras`` tasks (a follow-up's upscale) go
+to the Extras tab's ``run_extras`` under the same lock, state and progress id (:mod:`.extras`).
 """
 
 from __future__ import annotations
@@ -36,10 +37,11 @@ from ..runner import ProgressCallback, ProgressUpdate, RunResult
 from ..task import Task, TaskResult
 from ..values import UndecodableValue, ValueCodec
 from . import arguments, checkpoints
+from . import extras as extras_tab
 
 log = logging.getLogger(__name__)
 
-KINDS = ("txt2img", "img2img")
+KINDS = ("txt2img", "img2img", "extras")
 #: Title of the always-on script (``scripts/task_scheduler_params.py``) that applies task extras.
 PARAMS_SCRIPT_TITLE = "Task Scheduler"
 PROGRESS_INTERVAL_S = 0.5
@@ -184,8 +186,10 @@ class InProcessRunner:
 
     def run(self, task: Task, progress: ProgressCallback) -> RunResult:
         if task.kind not in KINDS:
-            raise ValueError(f"task kind {task.kind!r} cannot run in the WebUI (expected txt2img or img2img)")
-        prepared = self._prepare(task)
+            raise ValueError(
+                f"task kind {task.kind!r} cannot run in the WebUI (expected txt2img, img2img or extras)"
+            )
+        prepared = self._prepare_extras(task) if task.kind == "extras" else self._prepare(task)
         with self._lock:
             self._running = task.id
             self._begun = False
@@ -266,6 +270,10 @@ class InProcessRunner:
             warnings=warnings,
         )
 
+    def _prepare_extras(self, task: Task) -> _Prepared:
+        call = extras_tab.prepare(task, self.codec)
+        return _Prepared([], None, _Extras(task_id=task.id), list(call.warnings), single_image=call)
+
     @staticmethod
     def _has_params_script(tab: str) -> bool:
         from modules import scripts
@@ -311,7 +319,10 @@ class InProcessRunner:
                 self._saved = saved
                 TaskParamsHook.activate(prepared.extras)
                 with _ProgressReporter(progress, self.progress_interval_s):
-                    call = self._call_entry(task.kind, id_task, request, prepared.values)
+                    if prepared.single_image is not None:
+                        call = _capturing(extras_tab.run, prepared.single_image)
+                    else:
+                        call = self._call_entry(task.kind, id_task, request, prepared.values)
                 if call.error is None:
                     webui_progress.record_results(id_task, call.result)
             except Exception as exc:  # the switch, or the WebUI's own bookkeeping
@@ -332,7 +343,10 @@ class InProcessRunner:
             raise _classified(call.error)
         if call.result is None:
             raise RuntimeError("the WebUI returned no result (see its console for the error)")
-        result = _result_of(call.result, saved)
+        if prepared.single_image is not None:
+            result = extras_tab.result_of(call.result, saved)
+        else:
+            result = _result_of(call.result, saved)
         warnings = prepared.warnings + prepared.extras.warnings
         return RunResult(result=result, interrupted=interrupted, warnings=warnings)
 
@@ -356,6 +370,8 @@ class _Prepared:
     checkpoint: Any
     extras: _Extras
     warnings: list[str]
+    #: an ``extras`` task's ``run_extras`` call (then ``values`` is unused)
+    single_image: extras_tab.ExtrasCall | None = None
 
 
 class _ProgressReporter:

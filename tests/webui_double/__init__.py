@@ -137,8 +137,10 @@ class Env:
         return [(cls, None) for cls in builtins]
 
     def rebuild_ui(self) -> None:
-        """Re-create the runners and lay out every script, as a UI (re)build does."""
+        """Re-create the runners and lay out every script (txt2img, img2img, Extras) like a UI build."""
         from modules import scripts
+
+        from webui_double.postprocessing_scripts import POSTPROCESSING_SCRIPTS
 
         scripts.load_scripts()
         scripts.scripts_data.clear()
@@ -148,7 +150,14 @@ class Env:
             scripts.scripts_data.append(scripts.ScriptClassData(factory, path, os.path.dirname(path), None))
             if tabs is not None:
                 scripts._shim_script_tabs[factory] = tabs
+        scripts.postprocessing_scripts_data.clear()
+        for cls in POSTPROCESSING_SCRIPTS:
+            path = _source_file(cls)
+            scripts.postprocessing_scripts_data.append(
+                scripts.ScriptClassData(cls, path, os.path.dirname(path), None)
+            )
         self.ui = {tab: ui_build.build_tab(tab) for tab in TABS}
+        scripts.scripts_postproc.setup_ui()  # the Extras tab
 
     def add_script(self, script: Any, tabs: Sequence[str] = TABS) -> None:
         """Register an extension script (a Script subclass, or an instance to copy per tab) and rebuild."""
@@ -315,8 +324,9 @@ class Env:
     # -- lifecycle --------------------------------------------------------------------------------
 
     def _startup(self) -> None:
-        from modules import call_queue, sd_models, sd_vae, shared
+        from modules import call_queue, modelloader, sd_models, sd_vae, shared
 
+        modelloader.load_upscalers()
         sd_vae.refresh_vae_list()
         sd_models.list_models()
         first = next(iter(sd_models.checkpoints_list.values()), None)

@@ -1,4 +1,5 @@
-"""The ``Script`` base class and ``AlwaysVisible`` sentinel behind ``modules.scripts``.
+"""The ``Script`` base class and ``AlwaysVisible`` sentinel behind ``modules.scripts``, and the
+``ScriptPostprocessing`` base class behind ``modules.scripts_postprocessing``.
 
 They live outside the purged ``modules`` package so that script classes defined once (e.g. in
 ``webui_double.extensions``) stay valid across ``install()`` calls; ``modules.scripts`` re-exports
@@ -115,3 +116,28 @@ class ScriptBuiltinUI(Script):
         need_tabname = self.show(True) == self.show(False)
         tabname = (("img2img" if self.is_img2img else "txt2img") + "_") if need_tabname else ""
         return f"{tabname}{item_id}"
+
+
+class ScriptPostprocessing:
+    """An Extras-tab operation: ``ui()`` returns ``{argument name: control}``; ``process(pp, **args)``
+    changes ``pp.image`` and records what it did in ``pp.info``."""
+
+    filename = None
+    controls = None
+    args_from = None
+    args_to = None
+    order = 1000
+    name = None
+    group = None
+
+    def ui(self):
+        pass
+
+    def process(self, pp, **args):
+        pass
+
+    def process_firstpass(self, pp, **args):
+        pass
+
+    def image_changed(self):
+        pass

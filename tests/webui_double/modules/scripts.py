@@ -98,10 +98,14 @@ def list_scripts(scriptdirname, extension, *, include_extensions=True):
 
 
 def load_scripts() -> None:
-    """Re-create the runners (as a WebUI reload does); the harness fills ``scripts_data``."""
-    global scripts_txt2img, scripts_img2img
+    """Re-create the runners (as a WebUI reload does); the harness fills ``scripts_data`` and
+    ``postprocessing_scripts_data``."""
+    global scripts_txt2img, scripts_img2img, scripts_postproc
+    from modules import scripts_postprocessing
+
     scripts_txt2img = ScriptRunner()
     scripts_img2img = ScriptRunner()
+    scripts_postproc = scripts_postprocessing.ScriptPostprocessingRunner()
 
 
 def wrap_call(func, filename, funcname, *args, default=None, **kwargs):

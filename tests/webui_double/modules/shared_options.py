@@ -92,6 +92,26 @@ options_templates.update(
 
 options_templates.update(
     options_section(
+        ("postprocessing", "Postprocessing", "postprocessing"),
+        {
+            "use_original_name_batch": OptionInfo(
+                True, "Use original name for output filename during batch process in extras tab"
+            ),
+            "use_upscaler_name_as_suffix": OptionInfo(
+                False, "Use upscaler name as filename suffix in the extras tab"
+            ),
+            "postprocessing_disable_in_extras": OptionInfo(
+                [], "Disable postprocessing operations in extras tab"
+            ),
+            "postprocessing_operation_order": OptionInfo([], "Postprocessing operation order"),
+            "upscaling_max_images_in_cache": OptionInfo(5, "Maximum number of images in upscaling cache"),
+            "postprocessing_existing_caption_action": OptionInfo("Ignore", "Action for existing captions"),
+        },
+    )
+)
+
+options_templates.update(
+    options_section(
         ("sd", "Stable Diffusion", "sd"),
         {
             "sd_model_checkpoint": OptionInfo(
