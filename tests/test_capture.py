@@ -390,6 +390,20 @@ def test_img2img_rebuilt_inpaint_runs_like_the_original(webui, q, files, tmp_pat
     assert queued[0][0].tobytes() == direct[0][0].tobytes()
 
 
+def test_ui_defaults_are_what_an_untouched_page_sends(webui, q, files):
+    """The "Override settings" multiselect is left at None: A1111's page sends [] and A1111 iterates
+    it, so a task that leaves it out (a follow-up, an API task) must get [] there, not None."""
+    for tab in ("txt2img", "img2img"):
+        layout = capturer(webui, tab, q, files).layout
+        sent = webui.generate_args(tab)[1 : 1 + len(layout.named)]
+        assert layout.named_defaults == dict(zip(layout.named, sent, strict=True)), tab
+    layout = capturer(webui, "img2img", q, files).layout
+    sparse = {"prompt": "further", "mode": 0, "init_img": image("RGB", seed=21), "denoising_strength": 0.4}
+    built = layout.build(sparse, {}, None)
+    images, *_ = webui.call("img2img", ["task(sparse)", *built.values])
+    assert len(images) == 1
+
+
 def test_uploads_are_copied_into_the_file_store(webui, q, files, tmp_path):
     named = img2img_modes(webui, tmp_path)["batch upload"]
     args = webui.generate_args("img2img", **named)

@@ -531,7 +531,7 @@ def test_checkpoint_titles_gain_a_short_hash_on_load(webui):
     b = sd_models.checkpoint_aliases["random-sd15-b.safetensors"]
     assert b.title == "random-sd15-b.safetensors"
     assert shared.list_checkpoint_tiles()[1] == "random-sd15-b.safetensors"
-    txt2img(webui, width=8, height=8, steps=1, override_settings_texts=None)
+    txt2img(webui, width=8, height=8, steps=1, override_settings_texts=[])
     if webui.flavour == "forge":
         from modules_forge import main_entry
 

@@ -111,6 +111,8 @@ def component_default(component: Any) -> Any:
     if component is None:
         return 0  # the Script dropdown placeholder
     value = getattr(component, "value", None)
+    if value is None and getattr(component, "multiselect", False):
+        return _untouched_multiselect()
     if getattr(component, "type", None) == "index" and isinstance(value, str):
         choices = [
             c[1] if isinstance(c, (list, tuple)) else c for c in getattr(component, "choices", None) or []
@@ -123,6 +125,15 @@ def component_default(component: Any) -> Any:
                 return options.index(value)
         return 0
     return value
+
+
+def _untouched_multiselect() -> list[Any] | None:
+    """What the page sends for a multiselect left at ``None`` ("Override settings"): A1111's page
+    (gradio 3) sends ``[]``, and A1111 iterates it (``create_override_settings_dict`` raises on
+    ``None``); Forge's page (gradio 4) sends ``None``."""
+    from .checkpoints import is_forge
+
+    return None if is_forge() else []
 
 
 @dataclass

@@ -68,9 +68,15 @@ class Control:
         _fire("after", self, kwargs)
 
     def event_value(self) -> Any:
-        """The value an event handler receives: ``type="index"`` controls send the choice's index."""
+        """The value an event handler receives: ``type="index"`` controls send the choice's index;
+        a multiselect left at ``None`` sends ``[]`` from A1111's page (gradio 3), ``None`` from
+        Forge's (gradio 4)."""
         if self.type == "index" and self.choices is not None and not isinstance(self.value, int):
             return self.choices.index(self.value) if self.value in self.choices else None
+        if self.value is None and self.multiselect:
+            from webui_double import shim_config
+
+            return None if shim_config.current.is_forge else []
         return self.value
 
     def __repr__(self) -> str:

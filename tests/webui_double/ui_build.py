@@ -12,6 +12,8 @@ from webui_double import components as gr
 from webui_double import shim_config
 
 TABS = ("txt2img", "img2img")
+#: multiselect dropdowns (what their page sends: ``components.Control.event_value``)
+_MULTISELECT = ("prompt_styles", "override_settings_texts")
 
 # name -> (component class, UI default, elem_id suffix). Sliders deliver ints when integral.
 _COMMON = {
@@ -100,8 +102,8 @@ def named_parameters(tab: str) -> list[str]:
 
 
 def _spec(tab: str, name: str):
-    if name == "override_settings_texts":
-        return gr.Dropdown, (None if shim_config.current.is_forge else []), "override_settings"
+    if name == "override_settings_texts":  # a multiselect left at None, in both WebUIs
+        return gr.Dropdown, None, "override_settings"
     table = {**_COMMON, **(_TXT2IMG if tab == "txt2img" else _IMG2IMG)}
     return table[name]
 
@@ -133,7 +135,8 @@ def build_tab(tab: str):
 
         def make(name):
             cls, default, suffix = _spec(tab, name)
-            named[name] = cls(value=default, label=name, elem_id=f"{tab}_{suffix}")
+            extra = {"multiselect": True} if name in _MULTISELECT else {}
+            named[name] = cls(value=default, label=name, elem_id=f"{tab}_{suffix}", **extra)
 
         for name in ("prompt", "negative_prompt"):
             make(name)

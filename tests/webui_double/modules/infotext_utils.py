@@ -17,6 +17,8 @@ import sys
 from modules import script_callbacks, shared
 from PIL import Image
 
+from webui_double import shim_config
+
 sys.modules["modules.generation_parameters_copypaste"] = sys.modules[__name__]
 
 re_param_code = r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)'
@@ -229,7 +231,9 @@ def create_override_settings_dict(text_pairs) -> dict:
     """``["Clip skip: 2"]`` → ``{"CLIP_stop_at_last_layers": 2}`` (labels from the options' ``infotext``)."""
     res = {}
     params = {}
-    for pair in text_pairs or []:
+    if shim_config.current.is_forge and not text_pairs:  # Forge returns early; A1111 iterates
+        return res
+    for pair in text_pairs:  # A1111: None raises TypeError, as in the real one
         k, v = pair.split(":", maxsplit=1)
         params[k] = v.strip()
     for param_name, setting_name in _mapping():
