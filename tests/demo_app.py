@@ -226,7 +226,7 @@ class Demo:
             elif index == 0:
                 inputs.append(gr.Textbox(value="", visible=False, elem_id="txt2img_dummy"))
             else:
-                inputs.append(gr.State(value=getattr(fake, "value", None)))
+                inputs.append(gr.State(value=webui_double._event_value(fake)))  # what the page sends
 
         def txt2img(*args: Any) -> Any:
             from modules import call_queue
