@@ -311,11 +311,10 @@ class Demo:
         from fastapi.responses import FileResponse, Response
         from modules import progress
 
-        from task_scheduler.http_api import gradio_session_check, make_compat_router, make_router
+        from task_scheduler.http_api import gradio_session_check, include_routers
 
         self.services.session_check = gradio_session_check(app)
-        app.include_router(make_router(self.services))
-        app.include_router(make_compat_router(self.services))
+        include_routers(app, self.services)
         progress.setup_progress_api(app)
         types = {".mjs": "text/javascript", ".js": "text/javascript", ".css": "text/css"}
 

@@ -24,7 +24,7 @@ from PIL import Image
 
 from task_scheduler.executor import Executor
 from task_scheduler.files import FileStore
-from task_scheduler.http_api import ApiServices, ApiSettings, make_compat_router, make_router
+from task_scheduler.http_api import ApiServices, ApiSettings, include_routers
 from task_scheduler.runner import InMemoryRunner, RunResult
 from task_scheduler.task import Task, TaskResult
 from task_scheduler.task_queue import TaskQueue
@@ -69,8 +69,7 @@ class FakeWebUI:
 
 def make_app(services: ApiServices) -> FastAPI:
     app = FastAPI()
-    app.include_router(make_router(services))
-    app.include_router(make_compat_router(services))
+    include_routers(app, services)
     return app
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -44,46 +44,51 @@ def _message(detail: Any) -> str:
     return str(detail)
 
 
+#: How a router's clients read an error, besides the status code and ``detail``: ``plain`` (ours),
+#: ``agent`` (Agent Scheduler's ``success`` / ``message``), ``seed`` (seed 003's ``success`` / ``error``).
+ErrorStyle = Literal["plain", "agent", "seed"]
+
+
 def error_response(
-    status: int, detail: Any, *, compat: bool = False, headers: dict[str, str] | None = None
+    status: int, detail: Any, *, style: ErrorStyle = "plain", headers: dict[str, str] | None = None
 ) -> JSONResponse:
     body: dict[str, Any] = {"detail": detail}
-    if compat:  # Agent Scheduler clients read success/message; the status code is now honest too
+    if style == "agent":
         body.update(success=False, message=_message(detail))
+    elif style == "seed":
+        body.update(success=False, error=_message(detail))
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def map_exception(exc: Exception, *, compat: bool = False) -> JSONResponse | None:
+def map_exception(exc: Exception, *, style: ErrorStyle = "plain") -> JSONResponse | None:
     if isinstance(exc, TaskNotFound):
-        return error_response(404, str(exc), compat=compat)
+        return error_response(404, str(exc), style=style)
     if isinstance(exc, InvalidTransition):
-        return error_response(409, str(exc), compat=compat)
+        return error_response(409, str(exc), style=style)
     if isinstance(exc, InvalidTaskData):
-        return error_response(422, field_error(exc.field, exc.message), compat=compat)
+        return error_response(422, field_error(exc.field, exc.message), style=style)
     if isinstance(exc, StoreUnavailable):
         log.error("task store unavailable: %s", exc)
-        return error_response(503, f"the task store is unavailable: {exc}", compat=compat)
+        return error_response(503, f"the task store is unavailable: {exc}", style=style)
     if isinstance(exc, RequestValidationError):
-        return error_response(422, _validation_detail(exc), compat=compat)
+        return error_response(422, _validation_detail(exc), style=style)
     if isinstance(exc, StarletteHTTPException):
-        return error_response(
-            exc.status_code, exc.detail, compat=compat, headers=getattr(exc, "headers", None)
-        )
+        return error_response(exc.status_code, exc.detail, style=style, headers=getattr(exc, "headers", None))
     return None
 
 
 class ErrorMappingRoute(APIRoute):
-    compat = False
+    style: ErrorStyle = "plain"
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        compat = self.compat
+        style = self.style
 
         async def route_handler(request: Request) -> Response:
             try:
                 return await handler(request)
             except Exception as exc:
-                response = map_exception(exc, compat=compat)
+                response = map_exception(exc, style=style)
                 if response is None:
                     raise
                 return response
@@ -92,4 +97,8 @@ class ErrorMappingRoute(APIRoute):
 
 
 class CompatErrorMappingRoute(ErrorMappingRoute):
-    compat = True
+    style: ErrorStyle = "agent"
+
+
+class SeedErrorMappingRoute(ErrorMappingRoute):
+    style: ErrorStyle = "seed"

@@ -28,7 +28,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..executor import ExecutorSettings
 from ..files import FileStore
-from ..http_api import ApiServices, CallbackSender, make_compat_router, make_router
+from ..http_api import ApiServices, CallbackSender, include_routers
 from ..http_api.auth import make_auth_dependency
 from ..store import Store
 from ..task_queue import TaskQueue
@@ -161,8 +161,7 @@ class Standalone:
             lifespan=lifespan,
         )
         auth = Depends(make_auth_dependency(self.services))
-        app.include_router(make_router(self.services))
-        app.include_router(make_compat_router(self.services))
+        include_routers(app, self.services)
         app.include_router(self._status_router(auth))
         self._add_page(app, auth)
 

@@ -243,12 +243,11 @@ def _services(ext: Extension) -> Any:
 def _mount(ext: Extension, app: Any) -> bool:
     if ext.services is None or not hasattr(app, "include_router"):
         return False
-    from ..http_api import CallbackSender, gradio_session_check, make_compat_router, make_router
+    from ..http_api import CallbackSender, gradio_session_check, include_routers
 
     if ext.services.session_check is None:
         ext.services.session_check = gradio_session_check(app)
-    app.include_router(make_router(ext.services))
-    app.include_router(make_compat_router(ext.services))
+    include_routers(app, ext.services)
     app.include_router(_stats_router(ext))
     if ext.callbacks is None:
         ext.callbacks = CallbackSender(ext.queue).start()
