@@ -338,6 +338,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _custom(self, parts: Any, raw: bytes) -> None:
         """Pass-through targets: an echo with odd headers, a gzip body, a slow stream."""
+        if parts.path == "/custom/via":
+            self._send(200, {"via": self.headers.get_all("via") or []})
+            return
         if parts.path == "/custom/echo":
             payload = json.dumps(
                 {
@@ -351,6 +354,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(418, "I'm a teapot")
             self.send_header("content-type", "application/json; charset=utf-8")
             self.send_header("x-webui", "fake")
+            self.send_header("via", "1.0 cache-in-front-of-the-webui")
             self.send_header("set-cookie", "a=1; Path=/")
             self.send_header("set-cookie", "b=2; Path=/")
             self.send_header("content-length", str(len(payload)))

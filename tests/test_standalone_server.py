@@ -201,11 +201,24 @@ def test_an_unknown_route_is_passed_through_byte_identically(server, shared_fake
     proxied = client.request(**request)
     assert proxied.status_code == direct.status_code == 418
     assert proxied.content == direct.content
-    assert _end_to_end(proxied.headers) == _end_to_end(direct.headers)
+    assert _end_to_end(proxied.headers, "via") == _end_to_end(direct.headers, "via")
     assert proxied.headers.get_list("set-cookie") == ["a=1; Path=/", "b=2; Path=/"]
     echoed = proxied.json()
     assert echoed["method"] == "PUT" and echoed["query"] == {"x": ["1", "2"], "y": [" z"]}
     assert echoed["body"] == "\x00raw body\xff" and echoed["x-client"] == "tester"
+
+
+def test_passed_through_answers_carry_via_and_the_queues_own_never_do(server, shared_fakes):
+    """Seed 000's "I'm not the right one to ask" marker, the HTTP way (RFC 9110 Via)."""
+    client, _standalone = server
+    proxied = client.get("/custom/echo")
+    assert proxied.headers.get_list("via") == ["1.0 cache-in-front-of-the-webui", "1.1 task-scheduler"]
+    assert client.get("/custom/via").json() == {"via": ["1.1 task-scheduler"]}  # the WebUI is told too
+    webui_api = client.get("/sdapi/v1/sd-models")
+    assert webui_api.status_code == 200 and webui_api.headers.get_list("via") == ["1.1 task-scheduler"]
+    for own in ("/task-scheduler/v1/queue", "/agent-scheduler/v1/queue", "/task-scheduler/queue"):
+        answer = client.get(own)
+        assert answer.status_code == 200 and "via" not in answer.headers, own
 
 
 def test_webui_api_routes_the_queue_does_not_serve_pass_through(server, shared_fakes):
@@ -255,6 +268,7 @@ def test_pass_through_to_no_webui_answers_502(tmp_path, start_server):
     url, _standalone = start_server([dead])
     response = httpx.get(f"{url}/sdapi/v1/samplers")
     assert response.status_code == 502 and "does not answer" in response.json()["detail"]
+    assert "via" not in response.headers  # the queue's own answer, not the WebUI's
 
 
 # -- auth, page, command line ---------------------------------------------------------------------
@@ -315,6 +329,6 @@ def _body_and_headers(request):
     return {k: v for k, v in request.items() if k in ("content", "headers")}
 
 
-def _end_to_end(headers):
-    drop = {"date", "server", "connection", "keep-alive", "transfer-encoding"}
+def _end_to_end(headers, *also_drop):
+    drop = {"date", "server", "connection", "keep-alive", "transfer-encoding", *also_drop}
     return [(k, v) for k, v in headers.multi_items() if k not in drop]

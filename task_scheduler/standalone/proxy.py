@@ -6,6 +6,10 @@ gzip), so a client sees what the WebUI sent. Only hop-by-hop headers, which desc
 connection and not the message, are not forwarded (RFC 9110 §7.6.1), and the reason phrase is
 the standard one for the status (ASGI carries none). The request goes to the first backend that
 is up. WebSocket upgrades are not proxied.
+
+Both directions gain a ``Via`` entry naming the queue (RFC 9110 §7.6.3), after any the message
+already had: a client tells a passed-through answer from one the queue made itself (which never
+carries ours) without any change to the body or the status.
 """
 
 from __future__ import annotations
@@ -34,6 +38,14 @@ HOP_BY_HOP = frozenset(
     }
 )
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+#: the pseudonym this queue adds to ``Via``
+VIA_NAME = "task-scheduler"
+
+
+def via_entry(http_version: str) -> tuple[bytes, bytes]:
+    """Our ``Via`` header line for a message received over ``http_version`` ("HTTP/1.1", "1.1")."""
+    protocol = http_version.upper().removeprefix("HTTP/") or "1.1"
+    return b"via", f"{protocol} {VIA_NAME}".encode("latin-1")
 
 
 def _forwardable(
@@ -66,6 +78,7 @@ class Proxy:
             return JSONResponse({"detail": "no WebUI is configured to pass this request to"}, status_code=502)
         url = _target_url(base, request)
         headers = _forwardable(list(request.headers.raw), drop=frozenset({"host"}))
+        headers.append(via_entry(request.scope.get("http_version", "1.1")))
         has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
         outgoing = self.client.build_request(
             request.method, url, headers=headers, content=request.stream() if has_body else None
@@ -86,7 +99,7 @@ class Proxy:
                 await upstream.aclose()
 
         response = StreamingResponse(body(), status_code=upstream.status_code)
-        response.raw_headers = _forwardable(list(upstream.headers.raw))
+        response.raw_headers = [*_forwardable(list(upstream.headers.raw)), via_entry(upstream.http_version)]
         return response
 
 
