@@ -114,6 +114,31 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "saved tasks: named templates and the input files they keep alive",
+        """
+        CREATE TABLE saved_task (
+            id           TEXT PRIMARY KEY,
+            name         TEXT NOT NULL,
+            kind         TEXT NOT NULL,
+            params       TEXT NOT NULL,
+            script_args  TEXT NOT NULL DEFAULT '{}',
+            script_name  TEXT,
+            checkpoint   TEXT,
+            source       TEXT NOT NULL DEFAULT 'api',
+            user         TEXT,
+            created_at   REAL NOT NULL,
+            updated_at   REAL NOT NULL
+        );
+        CREATE INDEX idx_saved_task_created ON saved_task (created_at);
+        CREATE TABLE saved_task_file (
+            saved_id TEXT NOT NULL REFERENCES saved_task (id) ON DELETE CASCADE,
+            ref      TEXT NOT NULL,
+            PRIMARY KEY (saved_id, ref)
+        );
+        CREATE INDEX idx_saved_task_file_ref ON saved_task_file (ref);
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -243,12 +243,21 @@ class Store:
             )
         }
         conn.execute(f"DELETE FROM task WHERE {where}", args)
-        orphans = [
+        return ids, Store.unused_refs(conn, refs)
+
+    @staticmethod
+    def unused_refs(conn: sqlite3.Connection, refs: Iterable[str]) -> list[str]:
+        """The file references no task and no saved task uses (any more)."""
+        return [
             ref
-            for ref in sorted(refs)
-            if conn.execute("SELECT 1 FROM task_file WHERE ref = ? LIMIT 1", (ref,)).fetchone() is None
+            for ref in sorted(set(refs))
+            if conn.execute(
+                "SELECT 1 FROM task_file WHERE ref = ? UNION ALL SELECT 1 FROM saved_task_file WHERE ref = ? "
+                "LIMIT 1",
+                (ref, ref),
+            ).fetchone()
+            is None
         ]
-        return ids, orphans
 
     @staticmethod
     def fetch(conn: sqlite3.Connection, task_id: str) -> Task:

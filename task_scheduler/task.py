@@ -196,3 +196,19 @@ def ensure_json(field_name: str, value: Any) -> str:
         return json.dumps(value, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise InvalidTaskData(field_name, f"is not plain JSON ({exc})") from None
+
+
+def merge_changes(current: dict[str, Any], changes: dict[str, Any], field_name: str) -> dict[str, Any]:
+    """An edit of named values: merged key by key, a ``None`` value removes the key."""
+    from .errors import InvalidTaskData
+
+    if not isinstance(changes, dict):
+        raise InvalidTaskData(field_name, "must be an object")
+    ensure_json(field_name, changes)
+    merged = dict(current)
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged

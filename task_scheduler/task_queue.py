@@ -23,7 +23,7 @@ from .task import (
     TaskResult,
     TaskStatus,
     checkpoint_key,
-    ensure_json,
+    merge_changes,
     new_task_id,
     validate_new_task,
 )
@@ -576,9 +576,9 @@ class TaskQueue:
             self._require_pending(task, "edit it")
             fields: dict[str, Any] = {}
             if params is not None:
-                fields["params"] = _merge(task.params, params, "params")
+                fields["params"] = merge_changes(task.params, params, "params")
             if script_args is not None:
-                fields["script_args"] = _merge(task.script_args, script_args, "script_args")
+                fields["script_args"] = merge_changes(task.script_args, script_args, "script_args")
             if checkpoint is not None:
                 fields["checkpoint"] = checkpoint or None
             if name is not None:
@@ -704,19 +704,6 @@ def _status_filter(status: TaskStatus | Iterable[TaskStatus] | None) -> list[Tas
 
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _merge(current: dict[str, Any], changes: dict[str, Any], field_name: str) -> dict[str, Any]:
-    if not isinstance(changes, dict):
-        raise InvalidTaskData(field_name, "must be an object")
-    ensure_json(field_name, changes)
-    merged = dict(current)
-    for key, value in changes.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _copy_of(task: Task, files: list[str]) -> NewTask:

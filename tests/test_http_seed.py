@@ -248,3 +248,38 @@ def test_every_documented_field_reaches_the_webui(webui, tmp_path, monkeypatch):
             assert fragment in infotext
     finally:
         extension.shutdown()
+
+
+def test_bookmarks_round_trip_and_reach_our_saved_tasks(client, queue):
+    from task_scheduler.task import NewTask
+
+    none_yet = client.post(f"{SEED}/bookmarks", params={"name": "nothing"})
+    assert none_yet.status_code == 400
+    assert none_yet.json()["error"] == "No valid intercept data available. Use the Queue button first."
+
+    task_id = queue_seed(client, prompt="from the api", steps=9)
+    made = client.post(f"{SEED}/bookmarks/from-task/{task_id}").json()
+    assert (
+        made["success"] is True
+        and made["message"] == "Bookmark 'Bookmark from txt2img: from the api' created"
+    )
+    clicked = queue.enqueue(NewTask(kind="txt2img", params={"prompt": "clicked", "steps": 3}, source="ui"))
+    saved = client.post(f"{SEED}/bookmarks", params={"name": "my click"}).json()
+    assert saved == {"success": True, "bookmark_id": saved["bookmark_id"], "message": "my click saved!"}
+
+    assert client.get(f"{SEED}/bookmarks/count").json() == {"success": True, "count": 2}
+    listed = client.get(f"{SEED}/bookmarks").json()
+    assert listed["success"] is True and listed["count"] == 2
+    assert [b["name"] for b in listed["bookmarks"]] == ["my click", "Bookmark from txt2img: from the api"]
+    assert listed["bookmarks"][0]["params"]["prompt"] == clicked.prompt  # params parsed, as the seed did
+    one = client.get(f"{SEED}/bookmarks/{saved['bookmark_id']}").json()["bookmark"]
+    assert (one["task_type"], one["params"]["steps"], one["script_args"]) == ("txt2img", 3, {})
+
+    renamed = client.put(f"{SEED}/bookmarks/{saved['bookmark_id']}", params={"name": "renamed"})
+    assert renamed.json() == {"success": True, "message": "Bookmark updated"}
+    ours = client.get("/task-scheduler/v1/saved").json()
+    assert sorted(s["name"] for s in ours["saved"]) == ["Bookmark from txt2img: from the api", "renamed"]
+    assert client.delete(f"{SEED}/bookmarks/{saved['bookmark_id']}").json()["success"] is True
+    gone = client.delete(f"{SEED}/bookmarks/{saved['bookmark_id']}")
+    assert gone.status_code == 404 and gone.json()["success"] is False
+    assert client.get(f"{SEED}/bookmarks/count").json()["count"] == 1

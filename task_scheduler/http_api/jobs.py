@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from ..errors import InvalidTaskData
 from ..followups import build_followups, parse_followup, queue_followups
 from ..jobs import Job, JobImage, Jobs
+from ..saved_tasks import SavedTasks
 from ..sweeps import DEFAULT_MAX_TASKS, Choices, count_tasks, expand, parse_axes, sweep_origin
 from ..task import NewTask
 from . import _pydantic as pd
@@ -60,6 +61,7 @@ class JobCreate(pd.ApiModel):
     from_task: Optional[str] = pd.field(
         None, max_length=64, description="Or: the id of a task to start from."
     )
+    from_saved: Optional[str] = pd.field(None, max_length=64, description="Or: the id of a saved task.")
     keep_seed: Optional[bool] = pd.field(
         None,
         description="from_task: use the seed a finished task ran with when it asked for -1 (default true).",
@@ -184,8 +186,10 @@ def _choices(services: ApiServices) -> Choices:
 
 def _base(services: ApiServices, body: JobCreate, user: str | None) -> tuple[Any, str | None]:
     """``(PreparedTask-or-NewTask, source task id)`` for the sweep's base."""
-    if (body.base is None) == (body.from_task is None):
-        raise InvalidTaskData("base", "give either base (a txt2img / img2img body) or from_task")
+    if sum(x is not None for x in (body.base, body.from_task, body.from_saved)) != 1:
+        raise InvalidTaskData("base", "give one of base (a txt2img / img2img body), from_task or from_saved")
+    if body.from_saved is not None:
+        return SavedTasks(services.queue, services.files).get(body.from_saved).as_new_task(user=user), None
     if body.from_task is not None:
         task = services.queue.get(body.from_task)
         if task.kind not in ("txt2img", "img2img"):

@@ -379,6 +379,8 @@ def make_router(services: ApiServices) -> APIRouter:
         return {"tasks": [public(t.id) for t in tasks]}
 
     from .jobs import make_jobs_router  # here: that module imports this one
+    from .saved import make_saved_router
 
     router.include_router(make_jobs_router(services))
+    router.include_router(make_saved_router(services))
     return router

@@ -14,9 +14,10 @@ import json
 from typing import Any, Optional
 
 import pydantic
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from ..errors import InvalidTaskData, InvalidTransition
+from ..saved_tasks import SavedTask, SavedTasks
 from ..task import FINISHED, Task, TaskStatus
 from . import _pydantic as pd
 from . import actions
@@ -123,6 +124,19 @@ def seed_task(task: Task, *, full: bool = False) -> dict[str, Any]:
         capture_format="dynamic" if task.source == "ui" else None,
     )
     return shown
+
+
+def seed_bookmark(saved: SavedTask, *, full: bool = True) -> dict[str, Any]:
+    """A saved task as the seed's bookmark row (its list left ``script_args`` as JSON text)."""
+    return {
+        "id": saved.id,
+        "name": saved.name,
+        "task_type": saved.kind,
+        "created_at": iso(saved.created_at),
+        "params": saved.params,
+        "checkpoint": saved.checkpoint or "",
+        "script_args": saved.script_args if full else json.dumps(saved.script_args),
+    }
 
 
 def _display_name(task: Task) -> str:
@@ -262,6 +276,52 @@ def make_seed_router(services: ApiServices) -> APIRouter:
         """Delete finished tasks; starred (bookmarked) ones are kept, as everywhere in this queue."""
         count = queue.clear_history(keep_bookmarked=True)
         return _ok(f"Cleared {count} tasks", cleared=count)
+
+    # -- bookmarks: our saved tasks, in the seed's shapes --------------------------------------
+
+    saved_tasks = SavedTasks(queue, services.files)
+
+    @router.get("/bookmarks")
+    def get_bookmarks() -> dict[str, Any]:
+        items, total = saved_tasks.list(limit=1000)
+        return {"success": True, "bookmarks": [seed_bookmark(s, full=False) for s in items], "count": total}
+
+    @router.get("/bookmarks/count")
+    def get_bookmark_count() -> dict[str, Any]:
+        return {"success": True, "count": saved_tasks.count()}
+
+    @router.get("/bookmarks/{bookmark_id}")
+    def get_bookmark(bookmark_id: str) -> dict[str, Any]:
+        return {"success": True, "bookmark": seed_bookmark(saved_tasks.get(bookmark_id))}
+
+    @router.post("/bookmarks")
+    def create_bookmark(request: Request, name: str = Query("", max_length=200)) -> dict[str, Any]:
+        """What the Queue button queued last, saved (the seed saved its last intercepted click)."""
+        try:
+            saved = saved_tasks.save_last_capture(name, user=request_user(request))
+        except InvalidTaskData:
+            raise HTTPException(
+                400, "No valid intercept data available. Use the Queue button first."
+            ) from None
+        return _ok(f"{name or 'Bookmark'} saved!", bookmark_id=saved.id)
+
+    @router.post("/bookmarks/from-task/{task_id}")
+    def create_bookmark_from_task(task_id: str, name: str = Query("", max_length=200)) -> dict[str, Any]:
+        task = queue.get(task_id)
+        saved = saved_tasks.save_task(task_id, name or f"Bookmark from {_display_name(task)[:30]}")
+        return _ok(f"Bookmark '{saved.name}' created", bookmark_id=saved.id)
+
+    @router.put("/bookmarks/{bookmark_id}")
+    def update_bookmark(
+        bookmark_id: str, name: Optional[str] = Query(None, max_length=200)
+    ) -> dict[str, Any]:
+        saved_tasks.edit(bookmark_id, name=name)
+        return _ok("Bookmark updated")
+
+    @router.delete("/bookmarks/{bookmark_id}")
+    def delete_bookmark(bookmark_id: str) -> dict[str, Any]:
+        saved_tasks.delete(bookmark_id)
+        return _ok("Bookmark deleted")
 
     @router.get("/settings")
     def get_settings() -> dict[str, Any]:
