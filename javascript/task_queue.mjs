@@ -13,7 +13,9 @@
 // Mounted into #task-scheduler-tab (the WebUI tab, task_scheduler/webui/tab.py) or
 // #task-scheduler-standalone (the standalone server's page); `window.taskQueue.mount(el)` too.
 
+import {append, clear, h, preview} from "./task_queue_dom.mjs";
 import {mountJobs} from "./task_queue_jobs.mjs";
+import {mountSaved} from "./task_queue_saved.mjs";
 
 const CONTAINER_IDS = ["task-scheduler-tab", "task-scheduler-standalone"];
 const DEFAULT_API = "/task-scheduler/v1";
@@ -39,36 +41,8 @@ const EDIT_FIELDS = [
 
 // -- small DOM helpers: properties and text only, never markup -----------------------------------
 
-function h(tag, props, ...children) {
-    const el = document.createElement(tag);
-    for (const [key, value] of Object.entries(props || {})) {
-        if (value === undefined || value === null || value === false) continue;
-        if (key === "class") el.className = value;
-        else if (key === "text") el.textContent = value;
-        else if (key === "dataset") Object.assign(el.dataset, value);
-        else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-        else if (key.startsWith("aria-") || key === "role" || key === "for") el.setAttribute(key, value);
-        else el[key] = value;
-    }
-    append(el, children);
-    return el;
-}
-
-function append(el, children) {
-    for (const child of children.flat(Infinity)) {
-        if (child === null || child === undefined || child === false) continue;
-        el.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return el;
-}
-
 function button(label, onclick, extra) {
     return h("button", {type: "button", class: "tsq-btn", text: label, onclick, ...(extra || {})});
-}
-
-function clear(el) {
-    while (el.firstChild) el.removeChild(el.firstChild);
-    return el;
 }
 
 // -- formatting -------------------------------------------------------------------------------
@@ -94,11 +68,6 @@ function when(iso) {
 function seconds(task) {
     if (!task.started_at || !task.finished_at) return null;
     return (new Date(task.finished_at) - new Date(task.started_at)) / 1000;
-}
-
-function preview(text, length) {
-    text = String(text || "").replace(/\s+/g, " ").trim();
-    return text.length > length ? text.slice(0, length - 1) + "…" : text;
 }
 
 function describeValue(value) {
@@ -263,7 +232,7 @@ function createApp(root, options) {
     async function refresh() {
         const wasBusy = state.running.length > 0 || state.totalPending > 0;
         try {
-            await Promise.all([loadQueue(), loadHistory()]);
+            await Promise.all([loadQueue(), loadHistory(), ui.saved && ui.savedSection.open ? ui.saved.refresh() : null]);
             if (state.details) await reloadDetails();
         } catch (err) {
             if (!(err instanceof ApiError && err.status === 401)) state.error = err.message || String(err);
@@ -411,9 +380,22 @@ function createApp(root, options) {
             h("summary", {class: "tsq-h", role: "heading", "aria-level": "3"}, "Jobs"),
             ui.jobsHost,
         );
+        // Saved tasks (named templates): task_queue_saved.mjs draws it, opened on demand
+        ui.savedHost = h("div", {class: "tsq-saved-host"});
+        ui.savedSection = h(
+            "details",
+            {class: "tsq-section tsq-saved", ontoggle: () => {
+                if (!ui.savedSection.open || ui.saved) return;
+                const bridge = findWebUIBridge();
+                const load = bridge ? (id, target) => bridge.send({saved: id, target}) : null;
+                ui.saved = mountSaved(ui.savedHost, {api, load});
+            }},
+            h("summary", {class: "tsq-h", role: "heading", "aria-level": "3"}, "Saved"),
+            ui.savedHost,
+        );
         ui.details = h("div", {class: "tsq-details-host"});
         ui.lightbox = h("div", {class: "tsq-lightbox", hidden: true, onclick: () => (ui.lightbox.hidden = true)});
-        append(root, [ui.notice, ui.header, ui.pendingSection, ui.jobsSection, ui.historySection, ui.details, ui.lightbox]);
+        append(root, [ui.notice, ui.header, ui.pendingSection, ui.jobsSection, ui.savedSection, ui.historySection, ui.details, ui.lightbox]);
         root.addEventListener("keydown", (event) => {
             if (event.key !== "Escape") return;
             if (!ui.lightbox.hidden) ui.lightbox.hidden = true;
@@ -1253,6 +1235,10 @@ function createApp(root, options) {
                 button("Full size", () => showFull(href("/results/" + details.index)), {class: "tsq-btn tsq-full"}),
             );
         }
+        loadButtons.push(button("Save as…", () => {
+            const name = window.prompt("Save this task as a saved task named:", task.name || preview(task.params.prompt, 60));
+            if (name && name.trim()) act(api("/saved/from-task/" + task.id, {method: "POST", body: {name: name.trim()}}));
+        }, {class: "tsq-btn tsq-save-as"}));
         if (task.status !== "pending" && task.status !== "running") {
             loadButtons.push(button("Requeue", () => act(api("/tasks/" + task.id + "/requeue", {method: "POST"})), {class: "tsq-btn"}));
         }

@@ -9,6 +9,8 @@
 // Updates come from the queue's revision long-poll (/wait), never from a busy timer. Every piece
 // of user text (job names, prompts, infotexts) goes into the page with textContent only.
 
+import {clear, h} from "./task_queue_dom.mjs";
+
 const DEFAULT_API = "/task-scheduler/v1";
 const WAIT_TIMEOUT_S = 25;
 const JOBS_PAGE = 20;
@@ -66,32 +68,9 @@ a.tsj-btn{text-decoration:none}
 
 // -- DOM helpers: properties and text only, never markup ----------------------------------------
 
-function h(tag, props, ...children) {
-    const el = document.createElement(tag);
-    for (const [key, value] of Object.entries(props || {})) {
-        if (value === undefined || value === null || value === false) continue;
-        if (key === "class") el.className = value;
-        else if (key === "text") el.textContent = value;
-        else if (key === "dataset") Object.assign(el.dataset, value);
-        else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-        else if (key.startsWith("aria-") || key === "role" || key === "for") el.setAttribute(key, value);
-        else el[key] = value;
-    }
-    for (const child of children.flat(Infinity)) {
-        if (child === null || child === undefined || child === false) continue;
-        el.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return el;
-}
-
 function btn(label, onclick, extra) {
     const el = h("button", {type: "button", class: "tsj-btn", text: label, onclick, ...(extra || {})});
     el.classList.add("tsq-btn");  // inside the Task Queue tab: the tab's own (WebUI-themed) buttons
-    return el;
-}
-
-function clear(el) {
-    while (el.firstChild) el.removeChild(el.firstChild);
     return el;
 }
 

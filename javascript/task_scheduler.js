@@ -5,8 +5,9 @@
 //   anything beyond the click's n inputs. It never starts a progress bar or a generation.
 // * show(text): runs when the click's answer arrives (a hidden HTML block the page watches); shows "Queued 'name' — 3rd in line" (or the error) as a toast.
 // * A menu on the button (right-click, or its caret): at the top, N times with new random seeds,
-//   with all checkpoints, with the checkpoints of one folder, and "Queue as sweep…" (the axis form
-//   of task_queue_jobs.mjs; this tab's values are the sweep's base, captured by the same click).
+//   with all checkpoints, with the checkpoints of one folder, "Queue as sweep…" (the axis form
+//   of task_queue_jobs.mjs; this tab's values are the sweep's base, captured by the same click),
+//   and "Save as…" (the same capture, kept as a named saved task instead of queued).
 // * A keyboard shortcut (Settings → Task Scheduler, default Ctrl+E) queues the current tab.
 (function () {
     "use strict";
@@ -113,13 +114,15 @@
         }
     }
 
-    function menuItem(menu, label, action, className) {
+    // ready(): false keeps the menu open and does nothing (e.g. a name is still missing)
+    function menuItem(menu, label, action, className, ready) {
         const item = document.createElement("button");
         item.type = "button";
         item.className = "task-scheduler-menu-item" + (className ? " " + className : "");
         item.textContent = label;
         item.addEventListener("click", (e) => {
             e.preventDefault();
+            if (ready && !ready()) return;
             closeMenu();
             action();
         });
@@ -171,6 +174,30 @@
 
         menuItem(menu, "Queue with all checkpoints", () => queue(tab, {checkpoints: "all"}));
         if (window.taskSchedulerJobs) menuItem(menu, "Queue as sweep…", () => openSweep(tab), "task-scheduler-sweep");
+
+        const saveRow = document.createElement("div");
+        saveRow.className = "task-scheduler-menu-row";
+        const saveInput = document.createElement("input");
+        saveInput.type = "text";
+        saveInput.maxLength = 200;
+        saveInput.placeholder = "name";
+        saveInput.className = "task-scheduler-save-name";
+        saveInput.title = "Save these values as a saved task (Task Queue tab, Saved) instead of queueing them";
+        const named = () => {
+            if (saveInput.value.trim()) return true;
+            saveInput.focus();
+            return false;
+        };
+        const saveAction = () => queue(tab, {save_as: saveInput.value.trim()});
+        const saveButton = menuItem(saveRow, "Save as…", saveAction, "task-scheduler-save-go", named);
+        saveRow.appendChild(saveInput);
+        saveInput.addEventListener("keydown", (e) => {
+            if (e.key === "Enter") {
+                e.preventDefault();
+                saveButton.click();
+            }
+        });
+        menu.appendChild(saveRow);
 
         const list = (folders[tab] || initialFolders(tab)).filter((f) => f !== "");
         if (list.length) {

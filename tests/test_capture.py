@@ -566,6 +566,39 @@ def test_queue_as_sweep_makes_one_job_over_the_captured_values(webui, q, files):
     assert q.files_of(tasks[-1].id) == q.files_of(tasks[0].id) != []
 
 
+def test_save_as_keeps_the_captured_values_as_a_saved_task_and_queues_nothing(webui, q, files):
+    from task_scheduler.saved_tasks import SavedTasks
+    from task_scheduler.webui.capture_tasks import QueueOptions
+
+    with_extensions(webui)
+    args = webui.generate_args(
+        "txt2img", prompt="a cat", steps=7, seed=99, script_args_by_title=extension_values(webui)
+    )
+    options = QueueOptions.parse(json.dumps({"save_as": "  cat, 7 steps "}))
+    outcome = capturer(webui, "txt2img", q, files).enqueue(args[1:], user="ann", options=options)
+    assert outcome.ok and outcome.message == "Saved 'cat, 7 steps'" and outcome.task_ids == []
+    assert q.pending() == []
+    saved_tasks = SavedTasks(q, files)
+    [saved], total = saved_tasks.list()
+    assert total == 1 and (saved.kind, saved.source, saved.user) == ("txt2img", "ui", "ann")
+    assert (saved.params["prompt"], saved.params["steps"], saved.params["seed"]) == ("a cat", 7, 99)
+    assert set(saved.script_args) >= {"ADetailer", "Image Input", "ControlNet-like"}
+    assert saved.files and all(files.exists(ref) for ref in saved.files)
+    # queued again later, it is what the click would have queued
+    [task] = saved_tasks.queue_copies(saved.id)
+    queued = capturer(webui, "txt2img", q, files).enqueue(args[1:], user="ann", options=QueueOptions())
+    same = q.get(queued.task_ids[0])
+    assert (task.params, task.script_args, task.checkpoint) == (
+        same.params,
+        same.script_args,
+        same.checkpoint,
+    )
+
+    unnamed = QueueOptions.parse(json.dumps({"save_as": "   "}))
+    refused = capturer(webui, "txt2img", q, files).enqueue(args[1:], user=None, options=unnamed)
+    assert not refused.ok and refused.message.startswith("Not saved: ") and saved_tasks.count() == 1
+
+
 def test_a_bad_sweep_axis_refuses_the_click_and_writes_nothing(webui, q, files):
     from task_scheduler.webui.capture_tasks import QueueOptions
 
@@ -596,6 +629,8 @@ def test_a_bad_sweep_axis_refuses_the_click_and_writes_nothing(webui, q, files):
         ('{"checkpoints": "rm -rf"}', {}),
         ('{"repeat": 1000}', {"repeat": 100, "new_seeds": True}),
         ('{"repeat": true}', {}),
+        ('{"save_as": " mine "}', {"save_as": "mine"}),
+        ('{"save_as": 5}', {}),
     ],
 )
 def test_options_from_the_page_are_parsed_defensively(raw, expected):

@@ -24,6 +24,7 @@ import webui_double  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from test_capture_gradio import build_demo, fresh_capture  # noqa: E402, F401
 
+from task_scheduler.saved_tasks import SavedTasks  # noqa: E402
 from task_scheduler.webui import capture  # noqa: E402
 from task_scheduler.webui.capture_events import gradio_major  # noqa: E402
 
@@ -151,6 +152,21 @@ def test_queue_button_menu_shortcut_and_toast(webui, queue, files):
             "random-sd15-a.safetensors",
             "random-sd15-b.safetensors",
         ]
+
+        # save as…: a name is needed (the menu stays open without one), then nothing is queued
+        pending_before = len(queue.pending())
+        prompt.fill("keep me")
+        page.locator("#task_scheduler_txt2img_queue").click(button="right")
+        menu = page.locator("#task_scheduler_txt2img_menu")
+        menu.locator(".task-scheduler-save-go").click()
+        assert menu.is_visible()
+        menu.locator("input.task-scheduler-save-name").fill("kept for later")
+        menu.locator("input.task-scheduler-save-name").press("Enter")
+        assert answers(page, 6)[5]["message"] == "Saved 'kept for later'"
+        assert page.locator(".task-scheduler-toast").last.text_content() == "Saved 'kept for later'"
+        [saved], _total = SavedTasks(queue, files).list()
+        assert saved.name == "kept for later" and saved.params["prompt"] == "keep me"
+        assert len(queue.pending()) == pending_before
 
     run_on_demo(webui, queue, files, steps)
 

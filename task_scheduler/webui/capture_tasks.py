@@ -24,6 +24,7 @@ from typing import Any, Literal, Protocol
 from ..errors import InvalidTaskData, TaskSchedulerError
 from ..files import FileStore
 from ..jobs import Jobs
+from ..saved_tasks import SavedTasks
 from ..sweeps import Choices, parse_axes, queue_sweep
 from ..sweeps import expand as expand_sweep
 from ..task import NewTask
@@ -71,6 +72,8 @@ class QueueOptions:
     name: str = ""
     #: "Queue as sweep…": ``{"axes": [...], "mode": "cartesian" | "zip", "name": str}``
     sweep: dict[str, Any] | None = None
+    #: "Save as…": save the values as a saved task of this name instead of queueing them
+    save_as: str | None = None
 
     @classmethod
     def parse(cls, raw: Any) -> QueueOptions:
@@ -95,6 +98,8 @@ class QueueOptions:
         options.new_seeds = bool(data.get("new_seeds")) or options.repeat > 1
         if isinstance(data.get("name"), str):
             options.name = data["name"].strip()[:200]
+        if isinstance(data.get("save_as"), str):
+            options.save_as = data["save_as"].strip()[:200]
         sweep = data.get("sweep")
         if isinstance(sweep, dict):
             options.sweep = {
@@ -229,6 +234,8 @@ class Capturer:
 
     def enqueue(self, values: Sequence[Any], *, user: str | None, options: QueueOptions) -> QueueOutcome:
         """Queue what Generate would run with ``values`` (its inputs without ``id_task``)."""
+        if options.save_as is not None:
+            return self.save(values, user=user, options=options)
         if options.sweep is not None:
             return self.enqueue_sweep(values, user=user, options=options)
         try:
@@ -288,6 +295,17 @@ class Capturer:
             tab=self.tab,
             stored_at=stored_at,
         )
+
+    def save(self, values: Sequence[Any], *, user: str | None, options: QueueOptions) -> QueueOutcome:
+        """ "Save as…": the captured values become a saved task; nothing is queued."""
+        try:
+            encoded, staged = self.encode(values)
+            (item,) = self.expand(encoded, user=user, options=QueueOptions(checkpoint=options.checkpoint))
+            staged.commit()
+            saved = SavedTasks(self.queue, self.files).save(item, options.save_as or "")
+        except (CaptureRefused, ArgumentError, TaskSchedulerError) as exc:
+            return self._refused(f"Not saved: {exc}")
+        return QueueOutcome(ok=True, message=f"Saved '{saved.name}'", folders=self.folders(), tab=self.tab)
 
     def _refused(self, message: str) -> QueueOutcome:
         log.warning("Queue (%s): %s", self.tab, message)

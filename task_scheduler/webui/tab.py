@@ -22,6 +22,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from ..saved_tasks import SavedTasks
+
 log = logging.getLogger(__name__)
 
 TITLE = "Task Queue"
@@ -117,7 +119,7 @@ def _resolve(services: Services) -> Any:
 
 def make_prepare(services: Services) -> Callable[[str], tuple[str, Any]]:
     def prepare(raw: str) -> tuple[str, Any]:
-        """``{task, index, target, source}`` -> (infotext, image or None) for the paste step."""
+        """``{task | saved, index, target, source}`` -> (infotext, image or None) for the paste step."""
         try:
             return prepare_payload(_resolve(services), raw)
         except Exception:
@@ -132,9 +134,12 @@ def prepare_payload(services: Any, raw: str) -> tuple[str, Any]:
     from ..http_api.infotext import task_infotext
 
     request = json.loads(raw or "{}")
-    if services is None or not request.get("task"):
+    if services is None or not (request.get("task") or request.get("saved")):
         return "", None
-    task = services.queue.get(str(request["task"]))
+    if request.get("saved"):  # a saved task loads like a pending one: infotext from its params
+        task = SavedTasks(services.queue, services.files).get(str(request["saved"])).as_pending_task()
+    else:
+        task = services.queue.get(str(request["task"]))
     index = int(request.get("index") or 0)
     target = str(request.get("target") or "")
     text, _source = task_infotext(task, index)

@@ -1,0 +1,37 @@
+// Task Scheduler: the DOM helpers every Task Queue module shares. Properties and text only:
+// nothing given to them is ever parsed as markup.
+
+function h(tag, props, ...children) {
+    const el = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+        if (value === undefined || value === null || value === false) continue;
+        if (key === "class") el.className = value;
+        else if (key === "text") el.textContent = value;
+        else if (key === "dataset") Object.assign(el.dataset, value);
+        else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+        else if (key.startsWith("aria-") || key === "role" || key === "for") el.setAttribute(key, value);
+        else el[key] = value;
+    }
+    append(el, children);
+    return el;
+}
+
+function append(el, children) {
+    for (const child of children.flat(Infinity)) {
+        if (child === null || child === undefined || child === false) continue;
+        el.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return el;
+}
+
+function clear(el) {
+    while (el.firstChild) el.removeChild(el.firstChild);
+    return el;
+}
+
+function preview(text, length) {
+    text = String(text || "").replace(/\s+/g, " ").trim();
+    return text.length > length ? text.slice(0, length - 1) + "…" : text;
+}
+
+export {append, clear, h, preview};
