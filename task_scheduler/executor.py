@@ -88,24 +88,49 @@ class Executor:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Recover from a crash (once) and start the thread; calling it again does nothing."""
+    def start(self, after: Executor | None = None) -> None:
+        """Recover from a crash (once) and start the thread; calling it again does nothing.
+
+        ``after``: an executor of the same queue that still finishes its last task (a reload
+        did not wait for it). Its task is alive, not crashed: this one waits for it to end,
+        then recovers and starts, so no task runs twice.
+        """
         with self._lifecycle:
             if self._thread is not None and self._thread.is_alive():
                 return
-            if not self._recovered:
-                recovered = self.queue.recover_after_crash(requeue=self.settings.requeue_interrupted)
-                for task in recovered:
-                    log.warning(
-                        "task %s was running when the WebUI stopped: %s",
-                        task.id,
-                        "requeued" if task.status is TaskStatus.PENDING else "left interrupted",
-                    )
-                self._recovered = True
+            predecessor = after if after is not None and after is not self and after.alive else None
+            if predecessor is None:
+                self._recover_once()
+            else:
+                log.warning(
+                    "task scheduler: waiting for task %s of the previous executor before starting",
+                    predecessor.current_task_id,
+                )
             self._stop.clear()
             self._ended = False
-            self._thread = threading.Thread(target=self._loop, name="task-scheduler-executor", daemon=True)
+            self._thread = threading.Thread(
+                target=self._loop, args=(predecessor,), name="task-scheduler-executor", daemon=True
+            )
             self._thread.start()
+
+    def _recover_once(self) -> None:
+        if self._recovered:
+            return
+        recovered = self.queue.recover_after_crash(requeue=self.settings.requeue_interrupted)
+        for task in recovered:
+            log.warning(
+                "task %s was running when the WebUI stopped: %s",
+                task.id,
+                "requeued" if task.status is TaskStatus.PENDING else "left interrupted",
+            )
+        self._recovered = True
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end; True when it has (or never ran)."""
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        return not self.alive
 
     def stop(self, timeout: float | None = 10.0) -> None:
         """Let the current task finish, then end the thread. Idempotent."""
@@ -142,11 +167,14 @@ class Executor:
         if event in ("enqueued", "resumed", "run_once", "moved", "recovered", "requeued", "job_resumed"):
             self._wake.set()
 
-    def _loop(self) -> None:
+    def _loop(self, predecessor: Executor | None = None) -> None:
         try:
+            if predecessor is not None:
+                predecessor.join()
             while not self._stop.is_set():
                 self._wake.clear()
                 try:
+                    self._recover_once()
                     worked = self.run_one()
                 except StoreUnavailable:
                     log.exception("task store unavailable; retrying in %.0f s", _RETRY_AFTER_STORE_ERROR_S)
