@@ -4,6 +4,11 @@
 that sleeps on an Event, so an idle queue costs nothing and new work starts at once.
 All outcomes are decided in :meth:`Executor._outcome`, the single place that maps what happened
 to a status.
+
+An outcome is kept until the store has recorded it: when recording fails (a disk hiccup, a
+locked file), the loop retries after a pause and claims nothing new meanwhile, so a task never
+stays ``running`` behind a live executor, and its result is not lost. An outcome the store
+refuses outright (``_RECORD_ATTEMPTS`` failures) is recorded as ``failed`` with the reason.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import OutOfMemory, RunnerUnavailable, StoreUnavailable
+from .errors import InvalidTransition, OutOfMemory, RunnerUnavailable, StoreUnavailable, TaskNotFound
 from .runner import ProgressUpdate, Runner, RunResult
 from .task import Task, TaskStatus
 from .task_queue import Progress, TaskQueue
@@ -23,6 +28,10 @@ from .task_queue import Progress, TaskQueue
 log = logging.getLogger(__name__)
 
 _RETRY_AFTER_STORE_ERROR_S = 5.0
+#: after an unexpected error in the loop: retry this soon (never wait for a wake that may not come)
+_RETRY_AFTER_ERROR_S = 5.0
+#: tries to record one outcome before it is recorded as ``failed`` instead
+_RECORD_ATTEMPTS = 3
 
 
 @dataclass
@@ -41,6 +50,15 @@ class Outcome:
     status: TaskStatus | None
     run: RunResult | None = None
     error: str | None = None
+
+
+@dataclass
+class _Unrecorded:
+    """A finished run whose outcome the store has not recorded yet."""
+
+    task: Task
+    outcome: Outcome
+    failures: int = 0
 
 
 class Executor:
@@ -63,27 +81,56 @@ class Executor:
         self._lifecycle = threading.Lock()
         self._current: str | None = None
         self._recovered = not recover
+        self._unrecorded: _Unrecorded | None = None
+        self._after: list[Any] = []
+        self._ended = True
         self._unsubscribe = queue.subscribe(self._on_queue_event)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Recover from a crash (once) and start the thread; calling it again does nothing."""
+    def start(self, after: Executor | None = None) -> None:
+        """Recover from a crash (once) and start the thread; calling it again does nothing.
+
+        ``after``: an executor of the same queue that still finishes its last task (a reload
+        did not wait for it). Its task is alive, not crashed: this one waits for it to end,
+        then recovers and starts, so no task runs twice.
+        """
         with self._lifecycle:
             if self._thread is not None and self._thread.is_alive():
                 return
-            if not self._recovered:
-                recovered = self.queue.recover_after_crash(requeue=self.settings.requeue_interrupted)
-                for task in recovered:
-                    log.warning(
-                        "task %s was running when the WebUI stopped: %s",
-                        task.id,
-                        "requeued" if task.status is TaskStatus.PENDING else "left interrupted",
-                    )
-                self._recovered = True
+            predecessor = after if after is not None and after is not self and after.alive else None
+            if predecessor is None:
+                self._recover_once()
+            else:
+                log.warning(
+                    "task scheduler: waiting for task %s of the previous executor before starting",
+                    predecessor.current_task_id,
+                )
             self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="task-scheduler-executor", daemon=True)
+            self._ended = False
+            self._thread = threading.Thread(
+                target=self._loop, args=(predecessor,), name="task-scheduler-executor", daemon=True
+            )
             self._thread.start()
+
+    def _recover_once(self) -> None:
+        if self._recovered:
+            return
+        recovered = self.queue.recover_after_crash(requeue=self.settings.requeue_interrupted)
+        for task in recovered:
+            log.warning(
+                "task %s was running when the WebUI stopped: %s",
+                task.id,
+                "requeued" if task.status is TaskStatus.PENDING else "left interrupted",
+            )
+        self._recovered = True
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end; True when it has (or never ran)."""
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        return not self.alive
 
     def stop(self, timeout: float | None = 10.0) -> None:
         """Let the current task finish, then end the thread. Idempotent."""
@@ -120,25 +167,66 @@ class Executor:
         if event in ("enqueued", "resumed", "run_once", "moved", "recovered", "requeued", "job_resumed"):
             self._wake.set()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
+    def _loop(self, predecessor: Executor | None = None) -> None:
+        try:
+            if predecessor is not None:
+                predecessor.join()
+            while not self._stop.is_set():
+                self._wake.clear()
+                try:
+                    self._recover_once()
+                    worked = self.run_one()
+                except StoreUnavailable:
+                    log.exception("task store unavailable; retrying in %.0f s", _RETRY_AFTER_STORE_ERROR_S)
+                    self._wake.wait(_RETRY_AFTER_STORE_ERROR_S)
+                    continue
+                except Exception:
+                    log.exception("task executor iteration failed; retrying in %.0f s", _RETRY_AFTER_ERROR_S)
+                    self._wake.wait(_RETRY_AFTER_ERROR_S)
+                    continue
+                if not worked and not self._stop.is_set():
+                    self._wake.wait()
+            if self._unrecorded is not None:  # stopping: one last try to keep the result
+                try:
+                    self._record_pending()
+                except Exception:
+                    log.exception("task %s: its outcome could not be recorded", self._unrecorded.task.id)
+        finally:
+            self._run_after_stop()
+
+    def after_stop(self, fn: Any) -> None:
+        """Call ``fn()`` once the thread has ended (at once when it is not running).
+
+        Lets an owner close what the running task still needs (the store) only after the task
+        recorded its outcome, however long it takes.
+        """
+        with self._lifecycle:
+            if self.alive and not self._ended:
+                self._after.append(fn)
+                return
+        fn()
+
+    def _run_after_stop(self) -> None:
+        with self._lifecycle:
+            self._ended = True
+            after, self._after = self._after, []
+        for fn in after:
             try:
-                worked = self.run_one()
-            except StoreUnavailable:
-                log.exception("task store unavailable; retrying in %.0f s", _RETRY_AFTER_STORE_ERROR_S)
-                self._wake.wait(_RETRY_AFTER_STORE_ERROR_S)
-                continue
+                fn()
             except Exception:
-                log.exception("task executor iteration failed")
-                worked = False
-            if not worked and not self._stop.is_set():
-                self._wake.wait()
+                log.exception("task executor: clean-up after stop failed")
 
     # -- one unit of work ---------------------------------------------------------------------
 
     def run_one(self) -> bool:
-        """Claim the next task and run it to an outcome; False when there was nothing to run."""
+        """Claim the next task and run it to an outcome; False when there was nothing to run.
+
+        An outcome not yet recorded (the store failed last time) is recorded first, and nothing
+        new is claimed until it is.
+        """
+        if self._unrecorded is not None:
+            self._record_pending()
+            return True
         prefer = None
         if self.settings.checkpoint_aware_order:
             try:
@@ -157,8 +245,32 @@ class Executor:
             outcome = self._outcome(task)
         finally:
             self._current = None
-        self._record(task, outcome)
+        self._unrecorded = _Unrecorded(task, outcome)
+        self._record_pending()
+        self._purge_history()
         return True
+
+    def _record_pending(self) -> None:
+        """Record the kept outcome; on failure keep it (and raise) so the loop retries later."""
+        pending = self._unrecorded
+        if pending is None:
+            return
+        try:
+            self._record(pending.task, pending.outcome)
+        except (InvalidTransition, TaskNotFound) as exc:
+            # no longer ours to record (deleted, or taken over by a crash recovery elsewhere)
+            log.warning("task %s: outcome %s not recorded: %s", pending.task.id, pending.outcome.status, exc)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            pending.failures += 1
+            if pending.failures >= _RECORD_ATTEMPTS and pending.outcome.status is not TaskStatus.FAILED:
+                what = pending.outcome.status.value if pending.outcome.status else "requeue"
+                pending.outcome = Outcome(
+                    TaskStatus.FAILED, error=f"The outcome ({what}) could not be recorded: {_describe(exc)}"
+                )
+            raise
+        self._unrecorded = None
 
     def _outcome(self, task: Task) -> Outcome:
         stop = self.queue.stop_request(task.id)
@@ -198,10 +310,15 @@ class Executor:
             error=outcome.error,
             warnings=run.warnings if run else (),
         )
-        if self.settings.retention_days and not self.queue.count(TaskStatus.PENDING):
-            removed = self.queue.purge_older_than(self.settings.retention_days * 86400)
-            if removed:
-                log.info("history retention removed %d old tasks", removed)
+
+    def _purge_history(self) -> None:
+        try:
+            if self.settings.retention_days and not self.queue.count(TaskStatus.PENDING):
+                removed = self.queue.purge_older_than(self.settings.retention_days * 86400)
+                if removed:
+                    log.info("history retention removed %d old tasks", removed)
+        except Exception:
+            log.exception("history retention failed; it runs again after the next task")
 
     def _report(self, task: Task, update: ProgressUpdate, started: float) -> None:
         eta = update.eta_s

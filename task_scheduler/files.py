@@ -3,6 +3,14 @@
 Files are content-addressed (``<sha256>.<ext>``), so a sweep of 100 tasks over one init image
 stores it once, and a requeued copy shares its original's files. The ``task_file`` table holds
 which task uses which file; a file is deleted when the last task using it is gone.
+
+A file is written (:meth:`FileStore.put`) before the task that uses it is queued, and the same
+bytes give the same file. So a put *holds* its file until the task is queued
+(:meth:`FileStore.release`, called by the queue after its commit): deleting the last task that
+used a file skips a held one, or a new task uploading the same image meanwhile would point at
+a deleted file. Put and delete take one lock, so a put never finds a file that is about to go.
+A hold that nobody releases (the task was refused) lapses after ``HOLD_S``. Holds live in this
+process: two processes that share one queue folder are not covered.
 """
 
 from __future__ import annotations
@@ -11,17 +19,28 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .errors import InvalidTaskData
 
 _REF = re.compile(r"^[0-9a-f]{64}\.[a-z0-9]{1,8}$")
 
+#: a put's hold lapses after this long when its task was never queued
+HOLD_S = 3600.0
+
+# One registry per process, by folder: every FileStore over one folder sees the same holds.
+_lock = threading.Lock()
+_holds: dict[str, dict[str, float]] = {}
+
 
 class FileStore:
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.root = Path(root)
+        self._clock = clock
+        self._key = os.path.abspath(self.root)
 
     def put(self, data: bytes, extension: str = "png") -> str:
         """Store ``data`` and return its reference; writing the same bytes twice is free."""
@@ -30,18 +49,33 @@ class FileStore:
             raise InvalidTaskData("file", f"unsupported file extension {extension!r}")
         ref = f"{hashlib.sha256(data).hexdigest()}.{extension}"
         target = self._path_for(ref)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            # Write then rename, so a crash never leaves a half-written file under a valid name.
-            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+        with _lock:
+            held = _holds.setdefault(self._key, {})
+            now = self._clock()
+            if len(held) > 1000:  # forget lapsed holds of puts whose task never came
+                for stale in [r for r, since in held.items() if now - since >= HOLD_S]:
+                    del held[stale]
+            held[ref] = now
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                # Write then rename, so a crash never leaves a half-written file under a valid name.
+                fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+                try:
+                    with os.fdopen(fd, "wb") as handle:
+                        handle.write(data)
+                    os.replace(tmp, target)
+                except BaseException:
+                    Path(tmp).unlink(missing_ok=True)
+                    raise
         return ref
+
+    def release(self, refs: Iterable[str]) -> None:
+        """The tasks using ``refs`` are queued (or were refused): their puts hold them no more."""
+        with _lock:
+            held = _holds.get(self._key)
+            if held:
+                for ref in refs:
+                    held.pop(ref, None)
 
     def path(self, ref: str) -> Path:
         """The file behind a reference; refuses anything that is not a reference we made."""
@@ -58,9 +92,22 @@ class FileStore:
     def exists(self, ref: str) -> bool:
         return self.path(ref).is_file()
 
-    def delete(self, refs: Iterable[str]) -> None:
-        for ref in refs:
-            self.path(ref).unlink(missing_ok=True)
+    def delete(self, refs: Iterable[str]) -> list[str]:
+        """Unlink the files no task uses any more, except those a put holds; return the unlinked."""
+        removed = []
+        with _lock:
+            held = _holds.get(self._key, {})
+            now = self._clock()
+            for ref in refs:
+                path = self.path(ref)
+                since = held.get(ref)
+                if since is not None:
+                    if now - since < HOLD_S:
+                        continue
+                    del held[ref]
+                path.unlink(missing_ok=True)
+                removed.append(ref)
+        return removed
 
     def _path_for(self, ref: str) -> Path:
         return self.root / ref[:2] / ref

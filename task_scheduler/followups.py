@@ -431,6 +431,7 @@ def followup_overrides(spec: FollowUp) -> dict[str, Any]:
 
 def _forget_unused(jobs: Jobs, files: FileStore, refs: list[str]) -> None:
     """Init images written for a follow-up that was then refused: delete those no task uses."""
+    files.release(refs)
     with jobs.store.read() as conn:
         unused = [
             ref

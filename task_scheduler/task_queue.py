@@ -152,6 +152,8 @@ class TaskQueue:
                 self.store.insert(conn, task)
                 self.store.attach_files(conn, task.id, item.files)
                 created.append(task)
+        if self.files is not None:
+            self.files.release({ref for item in items for ref in item.files})
         for task in created:
             self._emit("enqueued", task)
         return created
@@ -666,8 +668,20 @@ class TaskQueue:
         return len(ids)
 
     def _delete_files(self, refs: list[str]) -> None:
-        if self.files is not None and refs:
-            self.files.delete(refs)
+        """Unlink files whose last task is gone, checking again under the write lock.
+
+        Between the delete's commit and here a new task may have been queued with the same file
+        (its put held the file until then): such a file is in use again and stays.
+        """
+        if self.files is None or not refs:
+            return
+        with self.store.write() as conn:
+            unused = [
+                ref
+                for ref in refs
+                if conn.execute("SELECT 1 FROM task_file WHERE ref = ? LIMIT 1", (ref,)).fetchone() is None
+            ]
+            self.files.delete(unused)
 
     def files_of(self, task_id: str) -> list[str]:
         with self.store.read() as conn:

@@ -11,6 +11,7 @@ from pathlib import Path
 from helpers import make_task
 
 import task_scheduler
+from task_scheduler import executor as executor_module
 from task_scheduler.errors import OutOfMemory
 from task_scheduler.executor import Executor, ExecutorSettings
 from task_scheduler.runner import InMemoryRunner, RunResult
@@ -225,11 +226,57 @@ def test_the_thread_survives_an_error_outside_the_task(queue, executor, monkeypa
         return real_finish(*args, **kw)
 
     monkeypatch.setattr(queue, "finish", finish_fails_once)
-    queue.enqueue(make_task("first"))
+    monkeypatch.setattr(executor_module, "_RETRY_AFTER_ERROR_S", 0.01)
+    first = queue.enqueue(make_task("first"))
     executor.start()
     second = queue.enqueue(make_task("second"))
     assert wait_until(lambda: queue.get(second.id).status is TaskStatus.DONE)
     assert executor.alive
+    # what the user sees: the first task's run is recorded (not left "running"), and it ran once
+    recorded = queue.get(first.id)
+    assert (recorded.status, recorded.attempts, recorded.error) == (TaskStatus.DONE, 1, None)
+    assert calls == [first.id, first.id, second.id]
+
+
+def test_an_outcome_the_store_keeps_refusing_is_recorded_as_failed_with_the_reason(
+    queue, runner, executor, monkeypatch
+):
+    real_finish = queue.finish
+
+    def refuses_done(task_id, status, **kw):
+        if status is TaskStatus.DONE and kw["result"].images:
+            raise ValueError("Out of range float values are not JSON compliant")
+        return real_finish(task_id, status, **kw)
+
+    monkeypatch.setattr(queue, "finish", refuses_done)
+    monkeypatch.setattr(executor_module, "_RETRY_AFTER_ERROR_S", 0.01)
+    bad, good = queue.enqueue_many([make_task("bad"), make_task("good")])
+    runner.behaviour = lambda t: RunResult(TaskResult(images=["/out/1.png"])) if t.prompt == "bad" else None
+    executor.start()
+    assert wait_until(lambda: queue.get(good.id).status is TaskStatus.DONE)
+    failed = queue.get(bad.id)
+    assert failed.status is TaskStatus.FAILED
+    assert failed.error == (
+        "The outcome (done) could not be recorded: "
+        "ValueError: Out of range float values are not JSON compliant"
+    )
+
+
+def test_an_error_before_a_task_runs_is_retried_without_waiting_for_a_new_event(queue, executor, monkeypatch):
+    real_claim = queue.claim_next
+    calls = []
+
+    def claim_fails_once(**kw):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("disk hiccup")
+        return real_claim(**kw)
+
+    task = queue.enqueue(make_task("waiting"))
+    monkeypatch.setattr(queue, "claim_next", claim_fails_once)
+    monkeypatch.setattr(executor_module, "_RETRY_AFTER_ERROR_S", 0.01)
+    executor.start()  # no enqueue, resume or other event follows
+    assert wait_until(lambda: queue.get(task.id).status is TaskStatus.DONE)
 
 
 # -- crash recovery --------------------------------------------------------------------------

@@ -108,6 +108,29 @@ def test_reload_while_a_task_runs_lets_it_finish_first(ext_env):
     assert wait_until(lambda: new.queue.get(task.id).status is TaskStatus.DONE)
 
 
+def test_a_reload_during_a_task_longer_than_the_close_timeout_never_runs_it_twice(ext_env, monkeypatch):
+    """The reload gives up waiting (close timeout) while the task still runs: the first run's
+    result is recorded, and the new executor neither takes it for a crash nor runs it again."""
+    from task_scheduler.webui import extension
+
+    monkeypatch.setattr(extension, "CLOSE_TIMEOUT_S", 0.01)
+    ext_env.set_step_delay(0.05)
+    start(ext_env)
+    old = extension.state()
+    task = old.queue.enqueue(NewTask(kind="txt2img", params={"prompt": "long", "steps": 10}))
+    assert wait_until(lambda: old.queue.get(task.id).status is TaskStatus.RUNNING)
+    reload(ext_env)
+    new = extension.state()
+    assert old.executor.alive  # the reload did not wait for it
+    after = new.queue.enqueue(simple_task("after reload"))
+    assert wait_until(lambda: new.queue.get(after.id).status is TaskStatus.DONE, timeout=10)
+    first = new.queue.get(task.id)
+    assert (first.status, first.attempts, first.error) == (TaskStatus.DONE, 1, None)
+    assert len(first.result.images) == 1 and Path(first.result.images[0]).is_file()
+    assert [g.prompt for g in ext_env.generations] == ["long", "after reload"]
+    assert not old.executor.alive and executor_threads() == [new.executor._thread]
+
+
 def test_routes_are_mounted_on_the_app(ext_env):
     from fastapi.testclient import TestClient
 
@@ -253,6 +276,44 @@ def test_a_database_that_cannot_be_opened_disables_the_extension_not_the_webui(
     start(ext_env)
     assert extension.state() is None
     assert bad.read_bytes().startswith(b"this is not sqlite")
+
+
+@pytest.mark.parametrize("damage", ["random bytes", "one damaged page"])
+def test_a_damaged_database_gives_one_message_stays_untouched_and_the_tab_says_why(
+    ext_env, tmp_path, monkeypatch, caplog, damage
+):
+    import logging
+    import random
+
+    from fastapi.testclient import TestClient
+    from test_store import _damage_one_page
+
+    from task_scheduler.store import Store
+    from task_scheduler.task_queue import TaskQueue
+    from task_scheduler.webui import extension
+
+    bad = tmp_path / "damaged.sqlite3"
+    if damage == "random bytes":
+        bad.write_bytes(random.Random(7).randbytes(64 * 1024))
+    else:
+        store = Store(bad)
+        TaskQueue(store).enqueue_many([simple_task("x" * 200) for _ in range(300)])
+        store.close()
+        _damage_one_page(bad)
+    before = bad.read_bytes()
+    monkeypatch.setenv(config.ENV_DB_PATH, str(bad))
+    with caplog.at_level(logging.WARNING):
+        app = ext_env.simulate_startup()
+    assert extension.state() is None
+    assert bad.read_bytes() == before
+    ours = [r for r in caplog.records if r.name.startswith("task_scheduler")]
+    assert len(ours) == 1 and ours[0].exc_info is None and str(bad) in ours[0].getMessage()
+    client = TestClient(app)
+    for path in ("/task-scheduler/v1/queue", "/task-scheduler/v1/history", "/agent-scheduler/v1/queue"):
+        response = client.get(path)
+        assert response.status_code == 503
+        assert response.json()["detail"].startswith("The task queue is disabled: " + str(bad))
+    assert client.post("/internal/progress", json={"id_task": "x"}).status_code == 200  # the WebUI runs on
 
 
 # -- when the queue runs dry ------------------------------------------------------------------------

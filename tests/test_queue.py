@@ -376,6 +376,39 @@ def test_delete_pending_removes_it_and_its_unshared_files(queue, files):
     assert not files.exists(shared)
 
 
+def test_a_new_task_uploading_the_same_image_while_the_last_user_is_deleted_keeps_its_file(
+    queue, files, monkeypatch
+):
+    """The orphan is unlinked after the delete commits; a put of the same bytes in that window
+    found the file still there, skipped writing it, and the new task pointed at a deleted file."""
+    image = b"the same init image"
+    old = queue.enqueue(make_task("old", files=[files.put(image)]))
+    real_delete = files.delete
+
+    def upload_in_the_window(refs):
+        uploaded.append(files.put(image))  # a request for a new task arrives right now
+        return real_delete(refs)
+
+    uploaded: list[str] = []
+    monkeypatch.setattr(files, "delete", upload_in_the_window)
+    assert queue.delete(old.id) == "deleted"
+    new = queue.enqueue(make_task("new", files=uploaded))
+    assert files.read(queue.files_of(new.id)[0]) == image
+    monkeypatch.undo()
+    queue.delete(new.id)  # the last user now: the file goes
+    assert not files.exists(uploaded[0])
+
+
+def test_a_put_whose_task_never_comes_holds_its_file_only_for_a_while(files, clock):
+    from task_scheduler.files import HOLD_S, FileStore
+
+    aged = FileStore(files.root, clock=clock)
+    ref = aged.put(b"refused upload")  # its task was refused and never queued
+    assert aged.delete([ref]) == [] and aged.exists(ref)
+    clock.advance(HOLD_S + 1)
+    assert aged.delete([ref]) == [ref] and not aged.exists(ref)
+
+
 def test_delete_running_asks_for_a_stop_instead(queue):
     task = queue.enqueue(make_task())
     queue.claim_next()

@@ -159,6 +159,46 @@ def test_a_corrupt_database_is_reported_and_left_untouched(tmp_path):
     assert path.read_bytes() == before
 
 
+def _damage_one_page(path: Path) -> None:
+    """Overwrite one page in the middle of the file (not the header page) with noise."""
+    with sqlite3.connect(path) as conn:
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.close()
+    data = bytearray(path.read_bytes())
+    page = pages // 2
+    data[(page - 1) * page_size : page * page_size] = bytes((i * 37 + 11) % 256 for i in range(page_size))
+    path.write_bytes(bytes(data))
+
+
+def test_a_database_with_one_damaged_page_is_refused_before_anything_writes_to_it(tmp_path):
+    path = tmp_path / "q.sqlite3"
+    store = Store(path)
+    TaskQueue(store).enqueue_many([make_task("x" * 200) for _ in range(300)])
+    store.close()
+    _damage_one_page(path)
+    with sqlite3.connect(path) as conn:  # it still opens and answers simple reads
+        assert conn.execute("SELECT count(*) FROM meta").fetchone()[0] >= 2
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreUnavailable) as refused:
+        Store(path)
+    assert str(path) in str(refused.value) and "left untouched" in str(refused.value)
+    assert path.read_bytes() == before
+
+
+def test_a_write_that_changes_nothing_leaves_the_revision_and_its_waiters_alone(queue):
+    queue.enqueue(make_task("a"))
+    queue.claim_next()
+    revision = queue.revision
+    assert queue.claim_next() is None  # the executor's idle wake: nothing to claim
+    assert queue.revision == revision
+    queue.pause()
+    assert queue.claim_next() is None
+    assert queue.revision == revision + 1  # pausing changed something; the empty claim did not
+    assert queue.wait_for_change(revision + 1, timeout=0.05) == revision + 1
+
+
 def test_updates_touch_only_the_named_fields(queue):
     """A stale copy of the task can never be written back over newer fields."""
     task = queue.enqueue(make_task("original"))

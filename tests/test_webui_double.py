@@ -605,6 +605,28 @@ def test_a1111_loads_at_start_and_synchronously(a1111_webui):
     assert len(a1111_webui.model_loads) == 2
 
 
+def test_a1111_start_up_load_holds_the_lock_and_a_concurrent_load_fails(tmp_path):
+    """As in real A1111 1.10.1: the start-up thread loads under model_data.lock; a second load
+    started meanwhile (reload_model_weights) fails, and shared.sd_model waits for the first."""
+    with webui_double.installed("a1111", tmp_path, hold_start_load=True) as env:
+        from modules import sd_models, shared
+
+        assert sd_models.model_data.sd_model is None and sd_models.model_data.lock.locked()
+        b = sd_models.checkpoint_aliases["random-sd15-b.safetensors"]
+        with pytest.raises(RuntimeError, match="Cannot copy out of meta tensor"):
+            sd_models.reload_model_weights(info=b)
+        thread, box = run_in_thread(lambda: shared.sd_model)
+        for _ in range(TIMEOUT * 100):
+            if env.model_lock_waiters:
+                break
+            time.sleep(0.01)
+        assert env.model_lock_waiters == 1 and thread.is_alive()
+        env.finish_start_load()
+        thread.join(TIMEOUT)
+        assert box["result"].sd_checkpoint_info.name == "random-sd15-a.safetensors"
+        assert env.model_loads == ["random-sd15-a.safetensors"]
+
+
 def test_a1111_checkpoint_override_loads_now_and_reloads_later(a1111_webui):
     from modules import shared
 

@@ -232,6 +232,7 @@ def _default_name(new: NewTask) -> str:
 
 
 def _forget(services: ApiServices, refs: list[str]) -> None:
+    services.files.release(refs)  # the task was refused: its puts hold these no more
     with services.queue.store.read() as conn:
         unused = [
             ref

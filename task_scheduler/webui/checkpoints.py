@@ -13,6 +13,12 @@ override-and-restore of Agent Scheduler reloads the user's model between every t
 * A1111: ``opts.set("sd_model_checkpoint", ...)`` fires an ``onchange`` that takes ``queue_lock``
   (a deadlock for a caller already holding it), so the option is written directly and the
   weights are loaded with ``sd_models.reload_model_weights`` by the caller, inside the lock.
+  A1111 loads the selected model at start in a thread of its own (``initialize.py``), holding
+  ``model_data.lock`` with ``sd_model`` still None; a second load meanwhile fails ("Cannot copy
+  out of meta tensor"). So :func:`switch` first reads ``shared.sd_model`` as Generate does: it
+  waits for that load (or starts it, if nothing has loaded yet), and only then switches.
+  Forge has no such window: it loads nothing at start, and every load happens inside a
+  generation on its main thread, under ``queue_lock``.
 
 ``switch`` must be called with ``queue_lock`` held, from the thread that runs the task's work
 (on A1111 the load happens right there).
@@ -96,7 +102,7 @@ def switch(info: Any | None) -> bool:
         from modules_forge import main_entry
 
         return bool(main_entry.checkpoint_change(info.name, save=False, refresh=True))
-    loaded = getattr(sd_models.model_data, "sd_model", None)
+    loaded = _wait_for_webui_load()
     loaded_info = getattr(loaded, "sd_checkpoint_info", None)
     changed = shared.opts.data.get("sd_model_checkpoint") != info.title
     shared.opts.data["sd_model_checkpoint"] = info.title  # not opts.set: its onchange takes queue_lock
@@ -104,6 +110,24 @@ def switch(info: Any | None) -> bool:
         return changed
     sd_models.reload_model_weights(info=info)
     return True
+
+
+def _wait_for_webui_load() -> Any | None:
+    """A1111's loaded model once its own (start-up) load is over; what Generate reads first.
+
+    ``model_data.get_sd_model()`` returns at once after the first load, otherwise it takes
+    ``model_data.lock``, i.e. waits for the start-up thread, or loads the selected model itself.
+    A failed start-up load leaves None: the switch below then loads the task's model.
+    """
+    from modules import sd_models
+
+    model_data = sd_models.model_data
+    get = getattr(model_data, "get_sd_model", None)
+    if get is None:  # pragma: no cover - older A1111 without the accessor
+        from modules import shared
+
+        return shared.sd_model
+    return get()
 
 
 def switch_modules(overrides: dict[str, Any]) -> bool:

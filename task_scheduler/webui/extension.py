@@ -6,6 +6,15 @@ state lives here: ``on_before_reload`` / ``on_script_unloaded`` dispose of it (e
 database closed) and the next ``on_app_started`` builds a fresh one. Starting is idempotent:
 a second ``on_app_started`` for the same state starts nothing twice and mounts the routers on
 each app only once.
+
+A reload does not wait for a long task (a slow checkpoint load) beyond ``CLOSE_TIMEOUT_S``: the
+old executor finishes it and records its outcome in its own, still open, database connection,
+which closes afterwards; the new executor starts only then. So a task never runs twice while its
+first run is alive, and its result is kept.
+
+A database that cannot be opened (locked, damaged, not a database) disables the queue, not the
+WebUI: one log line says why, the file is left untouched, and the extension's routes answer 503
+with that reason, which the Task Queue tab shows.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
+from ..errors import StoreUnavailable
 from ..executor import Executor
 from ..files import FileStore
 from ..store import Store
@@ -34,6 +44,8 @@ from .runner import InProcessRunner, webui_progress_update
 log = logging.getLogger(__name__)
 
 EXTENSION_DIR = Path(__file__).resolve().parents[2]
+#: how long a reload waits for the running task before handing it over (see the module doc)
+CLOSE_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -76,6 +88,15 @@ class Extension:
                 self.callbacks.close()
             except Exception:
                 log.exception("task scheduler: closing the callback sender failed")
+        self.executor.stop(timeout=CLOSE_TIMEOUT_S)
+        if self.executor.alive:
+            log.warning(
+                "task scheduler: task %s still runs; it finishes before the queue restarts",
+                self.executor.current_task_id,
+            )
+        self.executor.after_stop(self._release)
+
+    def _release(self) -> None:
         self.executor.close()
         self.store.close()
 
@@ -83,6 +104,10 @@ class Extension:
 _lock = threading.RLock()
 _state: Extension | None = None
 _paused_once = False  # "paused at start-up" applies to the process start, not to a UI reload
+#: the executor of the state a reload disposed of, while it still finishes its task
+_previous: Executor | None = None
+#: why the queue could not be opened (shown by the routes and the tab), None when it is open
+_disabled_reason: str | None = None
 
 
 def state() -> Extension | None:
@@ -117,12 +142,15 @@ def on_app_started(demo: Any, app: Any) -> None:
     with _lock:
         ext = _open()
         if ext is None:
+            mount = app is not None and id(app) not in _disabled_apps
+            if mount and _guarded("mounting the disabled notice", _mount_disabled, app) is not False:
+                _disabled_apps.append(id(app))
             return
         if not ext.started:
             if ext.settings.paused_at_startup and not _paused_once:
                 ext.queue.pause()
             _paused_once = True
-            ext.executor.start()
+            ext.executor.start(after=_previous)
             ext.started = True
             log.info("task scheduler: queue at %s, executor started", ext.db_path)
         if demo is not None:
@@ -157,12 +185,16 @@ def on_model_loaded(sd_model: Any) -> None:
 
 def shutdown() -> None:
     """Stop the executor (letting the running task finish) and close the database."""
-    global _state
+    global _state, _previous, _disabled_reason
     with _lock:
         ext, _state = _state, None
+        _disabled_reason = None
     if ext is not None:
         ext.close()
-        log.info("task scheduler: executor stopped, queue closed")
+        if ext.executor.alive:
+            _previous = ext.executor
+        else:
+            log.info("task scheduler: executor stopped, queue closed")
 
 
 def refresh_settings() -> None:
@@ -186,15 +218,22 @@ def db_path() -> Path:
 
 
 def _open() -> Extension | None:
-    global _state
+    global _state, _disabled_reason
     if _state is not None:
         return _state
     path = db_path()
     try:
         store = Store(path)
-    except Exception:
-        log.exception("task scheduler: cannot open the queue at %s; the extension is disabled", path)
+    except StoreUnavailable as exc:
+        if _disabled_reason is None:
+            log.error("task scheduler: the queue is disabled: %s", exc)
+        _disabled_reason = str(exc)
         return None
+    except Exception as exc:
+        log.exception("task scheduler: cannot open the queue at %s; the extension is disabled", path)
+        _disabled_reason = f"{path}: {exc}"
+        return None
+    _disabled_reason = None
     files = FileStore(config.files_dir_for(path))
     queue = TaskQueue(store, files)
     current = ts_settings.read()
@@ -251,6 +290,33 @@ def _mount(ext: Extension, app: Any) -> bool:
     app.include_router(_stats_router(ext))
     if ext.callbacks is None:
         ext.callbacks = CallbackSender(ext.queue).start()
+    return True
+
+
+_disabled_apps: list[int] = []
+
+
+def disabled_reason() -> str | None:
+    """Why the queue is not open (its database could not be opened), or None."""
+    return _disabled_reason
+
+
+def _mount_disabled(app: Any) -> bool:
+    """Answer every route of both prefixes with 503 and the reason: the tab shows it."""
+    if not hasattr(app, "add_api_route"):
+        return False
+    from fastapi.responses import JSONResponse
+
+    from ..http_api.compat import PREFIX as COMPAT_PREFIX
+    from ..http_api.routes import PREFIX
+
+    def disabled(rest: str = "") -> Any:
+        reason = _disabled_reason or "the task queue is not open"
+        return JSONResponse({"detail": f"The task queue is disabled: {reason}"}, status_code=503)
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    for prefix in (PREFIX, COMPAT_PREFIX):
+        app.add_api_route(prefix + "/{rest:path}", disabled, methods=methods, include_in_schema=False)
     return True
 
 

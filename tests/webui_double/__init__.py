@@ -108,6 +108,21 @@ class Env:
 
     # -- fault and timing injection -------------------------------------------------------------
 
+    @property
+    def model_lock_waiters(self) -> int:
+        """Threads blocked on ``sd_models.model_data.lock`` (A1111: waiting for a load)."""
+        from modules import sd_models
+
+        return sd_models.model_data.lock.waiting
+
+    def finish_start_load(self) -> None:
+        """Let a start-up load held by ``install(hold_start_load=True)`` finish, and wait for it."""
+        gate, thread = self._config.start_load_gate, self._config.start_load_thread
+        if gate is not None:
+            gate.set()
+        if thread is not None:
+            thread.join()
+
     def set_step_delay(self, seconds: float) -> None:
         """The fake sampler sleeps this long per step (default 0)."""
         self._config.step_delay = float(seconds)
@@ -347,7 +362,14 @@ class Env:
                 "sd_vae", call_queue.wrap_queued_call(lambda: sd_vae.reload_vae_weights()), call=False
             )
             if first is not None:
-                sd_models.load_model()
+                # initialize.py: Thread(target=load_model).start(); the UI builds meanwhile
+                thread = threading.Thread(
+                    target=sd_models.load_model_at_start, name="shim-load-model", daemon=True
+                )
+                self._config.start_load_thread = thread
+                thread.start()
+                if self._config.start_load_gate is None:
+                    thread.join()
         self._scripts = self._builtin_scripts()
         self.rebuild_ui()
         if self.is_forge:
@@ -363,6 +385,8 @@ class Env:
         if not self.installed:
             return
         self.installed = False
+        if self._config.start_load_gate is not None:
+            self.finish_start_load()
         if self._config.main_thread is not None:
             main_thread = sys.modules.get("modules_forge.main_thread")
             if main_thread is not None:
@@ -415,8 +439,19 @@ def _write_checkpoint(path: pathlib.Path, name: str) -> None:
         path.write_bytes(f"fake checkpoint {name}\n".encode() * 256)
 
 
-def install(flavour: str, root: os.PathLike | str, checkpoints: Sequence[str] = DEFAULT_CHECKPOINTS) -> Env:
-    """Install the double for ``flavour`` ("forge" or "a1111") with all files under ``root``."""
+def install(
+    flavour: str,
+    root: os.PathLike | str,
+    checkpoints: Sequence[str] = DEFAULT_CHECKPOINTS,
+    *,
+    hold_start_load: bool = False,
+) -> Env:
+    """Install the double for ``flavour`` ("forge" or "a1111") with all files under ``root``.
+
+    A1111 loads the selected checkpoint in a start-up thread; ``install`` waits for it unless
+    ``hold_start_load``: then that load stays in progress (``model_data.lock`` held,
+    ``sd_model`` None) until ``env.finish_start_load()``. Forge loads nothing at start.
+    """
     global _current
     if flavour not in FLAVOURS:
         raise ValueError(f"flavour must be one of {FLAVOURS}, not {flavour!r}")
@@ -427,6 +462,8 @@ def install(flavour: str, root: os.PathLike | str, checkpoints: Sequence[str] = 
 
     root = pathlib.Path(root).resolve()
     config = shim_config.reset(shim_config.ShimConfig(flavour=flavour, root=root))
+    if hold_start_load:
+        config.start_load_gate = threading.Event()
     for sub in ("models/Stable-diffusion", "models/VAE", "extensions", "extensions-builtin", "outputs"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     for name in checkpoints:
@@ -454,10 +491,14 @@ def install(flavour: str, root: os.PathLike | str, checkpoints: Sequence[str] = 
 
 @contextlib.contextmanager
 def installed(
-    flavour: str, root: os.PathLike | str, checkpoints: Sequence[str] = DEFAULT_CHECKPOINTS
+    flavour: str,
+    root: os.PathLike | str,
+    checkpoints: Sequence[str] = DEFAULT_CHECKPOINTS,
+    *,
+    hold_start_load: bool = False,
 ) -> Iterator[Env]:
     """``with installed("forge", tmp) as env:`` — install, yield, uninstall."""
-    env = install(flavour, root, checkpoints)
+    env = install(flavour, root, checkpoints, hold_start_load=hold_start_load)
     try:
         yield env
     finally:

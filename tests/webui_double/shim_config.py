@@ -40,6 +40,9 @@ class ShimConfig:
     model_loads: list[str] = dataclasses.field(default_factory=list)
     generations: list[Generation] = dataclasses.field(default_factory=list)
     main_thread: threading.Thread | None = None
+    #: A1111: while set and not yet released, the start-up load waits here (model_data.lock held)
+    start_load_gate: threading.Event | None = None
+    start_load_thread: threading.Thread | None = None
 
     @property
     def is_forge(self) -> bool:

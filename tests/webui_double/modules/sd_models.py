@@ -4,7 +4,11 @@
   the first load) renames it to ``"name [shorthash]"``; the old title stays an alias.
 * Forge flavour: ``reload_model_weights`` / ``load_model`` are no-ops; a model is "loaded" lazily by
   ``forge_model_reload()`` (called from ``process_images``) when ``model_data.forge_loading_parameters``
-  changed. A1111 flavour: ``reload_model_weights`` loads synchronously in the calling thread.
+  changed. A1111 flavour: ``reload_model_weights`` loads synchronously in the calling thread; the
+  start-up load runs in a thread of its own (``initialize.py``: ``Thread(target=load_model)``, which
+  reads ``shared.sd_model``): while it runs ``model_data.sd_model`` is None and ``model_data.lock`` is
+  held, and a second load started meanwhile fails as in the real WebUI ("Cannot copy out of meta
+  tensor"), because both fill one half-built model.
 Every load is appended to ``webui_double.shim_config.current.model_loads`` (checkpoint names).
 """
 
@@ -215,20 +219,58 @@ class FakeSDModel:
         return f"FakeSDModel({self.sd_checkpoint_info.name!r})"
 
 
+class _CountingLock:
+    """``threading.Lock`` that counts threads blocked on it (so a test can tell one waits)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.waiting = 0
+
+    def acquire(self, blocking=True, timeout=-1):
+        if self._lock.acquire(False):
+            return True
+        if not blocking:
+            return False
+        self.waiting += 1
+        try:
+            return self._lock.acquire(True, timeout)
+        finally:
+            self.waiting -= 1
+
+    def release(self):
+        self._lock.release()
+
+    def locked(self):
+        return self._lock.locked()
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc_info):
+        self.release()
+
+
 class ModelData:
     def __init__(self):
         self.sd_model = FakeInitialModel() if FORGE else None
         self.loaded_sd_models: list = []
         self.was_loaded_at_least_once = False
-        self.lock = threading.Lock()
+        self.lock = _CountingLock()
         self.forge_loading_parameters: dict = {}
         self.forge_hash = ""
 
     def get_sd_model(self):
-        if not FORGE and self.sd_model is None:
+        """A1111: the first read loads the selected model under ``lock`` (others wait on it)."""
+        if FORGE or self.was_loaded_at_least_once:
+            return self.sd_model
+        if self.sd_model is None:
             with self.lock:
-                if self.sd_model is None:
+                if self.sd_model is not None or self.was_loaded_at_least_once:
+                    return self.sd_model
+                try:
                     load_model()
+                except Exception as exc:
+                    print(f"Stable diffusion model failed to load: {exc}")
+                    self.sd_model = None
         return self.sd_model
 
     def set_sd_model(self, v, already_loaded=False):
@@ -240,7 +282,43 @@ class ModelData:
 model_data = ModelData()
 
 
+_loading = 0
+_loading_lock = threading.Lock()
+
+META_TENSOR_ERROR = (
+    "Error(s) in loading state_dict for LatentDiffusion:\n\tWhile copying the parameter named "
+    '"model.diffusion_model.time_embed.0.weight", whose dimensions in the model are torch.Size([1280, 320]) '
+    "and whose dimensions in the checkpoint are torch.Size([1280, 320]), an exception occurred : "
+    "('Cannot copy out of meta tensor; no data!',)."
+)
+
+
 def _load(checkpoint_info: CheckpointInfo):
+    """One load; A1111: a second one while another runs fails, as two loads into one model do."""
+    global _loading
+    if FORGE:
+        return _build(checkpoint_info)
+    with _loading_lock:
+        concurrent = _loading > 0
+        _loading += 1
+    try:
+        if concurrent:
+            raise RuntimeError(META_TENSOR_ERROR)
+        gate = shim_config.current.start_load_gate
+        if gate is not None and threading.current_thread() is shim_config.current.start_load_thread:
+            gate.wait()
+        return _build(checkpoint_info)
+    finally:
+        with _loading_lock:
+            _loading -= 1
+
+
+def load_model_at_start() -> None:
+    """``initialize.py``'s start-up thread: read ``shared.sd_model``, which loads under the lock."""
+    shared.sd_model  # noqa: B018
+
+
+def _build(checkpoint_info: CheckpointInfo):
     sd_model = FakeSDModel(checkpoint_info)
     shim_config.current.model_loads.append(checkpoint_info.name)
     model_data.set_sd_model(sd_model, already_loaded=True)
