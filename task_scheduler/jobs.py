@@ -399,7 +399,7 @@ class Jobs:
             paths = self._result_paths(conn, job_id) if delete_images else []
             ids, orphans = self.store.delete_tasks(conn, "job_id = ?", (job_id,))
             conn.execute("DELETE FROM job WHERE id = ?", (job_id,))
-        self.queue._delete_files(orphans)
+        self.queue.delete_unused_files(orphans)
         removed = _unlink(paths)
         self.queue._emit("job_deleted", None)
         return {"id": job_id, "deleted_tasks": len(ids), "deleted_images": len(removed)}

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from .errors import InvalidTaskData, TaskNotFound
-from .files import FileStore
 from .store import Store
 from .task import (
     MAX_NAME_LENGTH,
@@ -115,10 +114,9 @@ def _row(row: sqlite3.Row, files: list[str]) -> SavedTask:
 class SavedTasks:
     """Save, list, edit, delete and queue saved tasks; every write is one store transaction."""
 
-    def __init__(self, queue: TaskQueue, files: FileStore | None = None) -> None:
+    def __init__(self, queue: TaskQueue) -> None:
         self.queue = queue
         self.store: Store = queue.store
-        self.files = files
 
     # -- saving ------------------------------------------------------------------------------
 
@@ -162,6 +160,8 @@ class SavedTasks:
                 "INSERT OR IGNORE INTO saved_task_file (saved_id, ref) VALUES (?, ?)",
                 [(saved.id, ref) for ref in saved.files],
             )
+        if self.queue.files is not None:  # recorded: the puts need not hold these any more
+            self.queue.files.release(saved.files)
         return saved
 
     def save_task(self, task_id: str, name: str = "") -> SavedTask:
@@ -258,8 +258,7 @@ class SavedTasks:
             saved = self._fetch(conn, saved_id)
             conn.execute("DELETE FROM saved_task WHERE id = ?", (saved_id,))
             orphans = self.store.unused_refs(conn, saved.files)
-        if self.files is not None and orphans:
-            self.files.delete(orphans)
+        self.queue.delete_unused_files(orphans)
 
     # -- queueing ----------------------------------------------------------------------------
 

@@ -532,7 +532,7 @@ class TaskQueue:
         if task.status is TaskStatus.RUNNING:
             self.request_stop(task_id, "cancelled")
             return "stopping"
-        self._delete_files(orphans)
+        self.delete_unused_files(orphans)
         self._emit("deleted", task)
         return "deleted"
 
@@ -640,7 +640,7 @@ class TaskQueue:
     def clear_pending(self) -> int:
         with self.store.write() as conn:
             ids, orphans = self.store.delete_tasks(conn, "status = 'pending'")
-        self._delete_files(orphans)
+        self.delete_unused_files(orphans)
         self._emit("cleared", None)
         return len(ids)
 
@@ -662,13 +662,13 @@ class TaskQueue:
             args.append(older_than)
         with self.store.write() as conn:
             ids, orphans = self.store.delete_tasks(conn, where, args)
-        self._delete_files(orphans)
+        self.delete_unused_files(orphans)
         if ids:
             self._emit("cleared", None)
         return len(ids)
 
-    def _delete_files(self, refs: list[str]) -> None:
-        """Unlink files whose last task is gone, checking again under the write lock.
+    def delete_unused_files(self, refs: list[str]) -> None:
+        """Unlink files whose last user (task or saved task) is gone, checking again under the lock.
 
         Between the delete's commit and here a new task may have been queued with the same file
         (its put held the file until then): such a file is in use again and stays.
@@ -676,12 +676,7 @@ class TaskQueue:
         if self.files is None or not refs:
             return
         with self.store.write() as conn:
-            unused = [
-                ref
-                for ref in refs
-                if conn.execute("SELECT 1 FROM task_file WHERE ref = ? LIMIT 1", (ref,)).fetchone() is None
-            ]
-            self.files.delete(unused)
+            self.files.delete(self.store.unused_refs(conn, refs))
 
     def files_of(self, task_id: str) -> list[str]:
         with self.store.read() as conn:

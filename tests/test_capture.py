@@ -578,7 +578,7 @@ def test_save_as_keeps_the_captured_values_as_a_saved_task_and_queues_nothing(we
     outcome = capturer(webui, "txt2img", q, files).enqueue(args[1:], user="ann", options=options)
     assert outcome.ok and outcome.message == "Saved 'cat, 7 steps'" and outcome.task_ids == []
     assert q.pending() == []
-    saved_tasks = SavedTasks(q, files)
+    saved_tasks = SavedTasks(q)
     [saved], total = saved_tasks.list()
     assert total == 1 and (saved.kind, saved.source, saved.user) == ("txt2img", "ui", "ann")
     assert (saved.params["prompt"], saved.params["steps"], saved.params["seed"]) == ("a cat", 7, 99)

@@ -164,7 +164,7 @@ def test_queue_button_menu_shortcut_and_toast(webui, queue, files):
         menu.locator("input.task-scheduler-save-name").press("Enter")
         assert answers(page, 6)[5]["message"] == "Saved 'kept for later'"
         assert page.locator(".task-scheduler-toast").last.text_content() == "Saved 'kept for later'"
-        [saved], _total = SavedTasks(queue, files).list()
+        [saved], _total = SavedTasks(queue).list()
         assert saved.name == "kept for later" and saved.params["prompt"] == "keep me"
         assert len(queue.pending()) == pending_before
 

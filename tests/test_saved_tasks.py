@@ -23,7 +23,7 @@ from task_scheduler.task import NewTask, TaskStatus
 
 @pytest.fixture
 def saved(queue, files) -> SavedTasks:
-    return SavedTasks(queue, files)
+    return SavedTasks(queue)
 
 
 def img2img_task(files, prompt="a cat on a mat") -> NewTask:

@@ -189,7 +189,7 @@ def _base(services: ApiServices, body: JobCreate, user: str | None) -> tuple[Any
     if sum(x is not None for x in (body.base, body.from_task, body.from_saved)) != 1:
         raise InvalidTaskData("base", "give one of base (a txt2img / img2img body), from_task or from_saved")
     if body.from_saved is not None:
-        return SavedTasks(services.queue, services.files).get(body.from_saved).as_new_task(user=user), None
+        return SavedTasks(services.queue).get(body.from_saved).as_new_task(user=user), None
     if body.from_task is not None:
         task = services.queue.get(body.from_task)
         if task.kind not in ("txt2img", "img2img"):

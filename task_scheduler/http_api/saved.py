@@ -57,12 +57,12 @@ def save_body(
     """An API body (as the queue routes take it) saved instead of queued."""
     prepared = prepare_task(kind, body, services.settings, user=user)
     new = prepared.store_files(services.files)
-    return SavedTasks(services.queue, services.files).save(new, name)
+    return SavedTasks(services.queue).save(new, name)
 
 
 def edit_saved(services: ApiServices, saved_id: str, body: TaskPatch) -> SavedTask:
     """A PATCH of a saved task, checked like the PATCH of a pending task."""
-    saved_tasks = SavedTasks(services.queue, services.files)
+    saved_tasks = SavedTasks(services.queue)
     saved = saved_tasks.get(saved_id)
     sent = pd.fields_set(body)
     params = None
@@ -80,7 +80,7 @@ def edit_saved(services: ApiServices, saved_id: str, body: TaskPatch) -> SavedTa
 
 def make_saved_router(services: ApiServices) -> APIRouter:
     router = APIRouter(prefix="/saved", route_class=ErrorMappingRoute, tags=["task-scheduler saved tasks"])
-    saved_tasks = SavedTasks(services.queue, services.files)
+    saved_tasks = SavedTasks(services.queue)
 
     @router.get("")
     def list_saved(

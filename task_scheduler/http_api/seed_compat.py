@@ -279,7 +279,7 @@ def make_seed_router(services: ApiServices) -> APIRouter:
 
     # -- bookmarks: our saved tasks, in the seed's shapes --------------------------------------
 
-    saved_tasks = SavedTasks(queue, services.files)
+    saved_tasks = SavedTasks(queue)
 
     @router.get("/bookmarks")
     def get_bookmarks() -> dict[str, Any]:

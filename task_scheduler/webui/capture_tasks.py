@@ -302,7 +302,7 @@ class Capturer:
             encoded, staged = self.encode(values)
             (item,) = self.expand(encoded, user=user, options=QueueOptions(checkpoint=options.checkpoint))
             staged.commit()
-            saved = SavedTasks(self.queue, self.files).save(item, options.save_as or "")
+            saved = SavedTasks(self.queue).save(item, options.save_as or "")
         except (CaptureRefused, ArgumentError, TaskSchedulerError) as exc:
             return self._refused(f"Not saved: {exc}")
         return QueueOutcome(ok=True, message=f"Saved '{saved.name}'", folders=self.folders(), tab=self.tab)

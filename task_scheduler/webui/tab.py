@@ -137,7 +137,7 @@ def prepare_payload(services: Any, raw: str) -> tuple[str, Any]:
     if services is None or not (request.get("task") or request.get("saved")):
         return "", None
     if request.get("saved"):  # a saved task loads like a pending one: infotext from its params
-        task = SavedTasks(services.queue, services.files).get(str(request["saved"])).as_pending_task()
+        task = SavedTasks(services.queue).get(str(request["saved"])).as_pending_task()
     else:
         task = services.queue.get(str(request["task"]))
     index = int(request.get("index") or 0)
