@@ -292,6 +292,11 @@ function createApp(root, options) {
         ui.pause = button("Pause", () => act(api("/queue/" + (state.paused ? "resume" : "pause"), {method: "POST"})), {
             class: "tsq-btn tsq-pause",
         });
+        // stop the running task after its image in progress; it waits first in line to make the rest
+        ui.pauseNow = button("Pause now", () => act(api("/queue/pause?now=true", {method: "POST"})), {
+            class: "tsq-btn tsq-pause-now",
+            title: "Pause, and stop the running task after the image in progress: it keeps its images and makes the rest when you resume",
+        });
         ui.clearQueue = button("Clear queue", () => {
             if (confirm("Delete every waiting task?")) act(api("/queue/clear", {method: "POST"}));
         });
@@ -299,7 +304,7 @@ function createApp(root, options) {
         ui.header = h(
             "section",
             {class: "tsq-header"},
-            h("div", {class: "tsq-header-row"}, ui.status, h("div", {class: "tsq-actions"}, ui.pause, ui.clearQueue)),
+            h("div", {class: "tsq-header-row"}, ui.status, h("div", {class: "tsq-actions"}, ui.pause, ui.pauseNow, ui.clearQueue)),
             ui.current,
         );
 
@@ -476,6 +481,7 @@ function createApp(root, options) {
         }
         ui.pause.textContent = state.paused ? "Resume" : "Pause";
         ui.pause.setAttribute("aria-pressed", String(state.paused));
+        ui.pauseNow.hidden = !running;
         ui.clearQueue.disabled = !state.totalPending;
         renderCurrent(running);
     }

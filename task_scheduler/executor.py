@@ -20,9 +20,10 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
+from . import resume
 from .errors import InvalidTransition, OutOfMemory, RunnerUnavailable, StoreUnavailable, TaskNotFound
 from .runner import ProgressUpdate, Runner, RunResult
-from .task import Task, TaskStatus
+from .task import Task, TaskResult, TaskStatus
 from .task_queue import Progress, TaskQueue
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,12 @@ class ExecutorSettings:
 
 @dataclass
 class Outcome:
-    #: None: the runner became unavailable and the task goes back to the queue
+    #: None: the runner became unavailable and the task goes back to the queue;
+    #: PENDING: paused inside (or before it began): back to its place, keeping ``made``
     status: TaskStatus | None
     run: RunResult | None = None
     error: str | None = None
+    made: TaskResult | None = None
 
 
 @dataclass
@@ -162,7 +165,12 @@ class Executor:
 
     def _on_queue_event(self, event: str, task: Task | None) -> None:
         current = self._current
-        if event == "stop_requested" and current is not None and self.queue.stop_request(current):
+        reason = self.queue.stop_request(current) if event == "stop_requested" and current else None
+        if reason == "paused":
+            stop_after_current = getattr(self.runner, "stop_after_current", None)
+            if stop_after_current is not None:  # else the task runs to its end, then the queue waits
+                stop_after_current()
+        elif reason is not None:
             self.runner.interrupt()
         if event in ("enqueued", "resumed", "run_once", "moved", "recovered", "requeued", "job_resumed"):
             self._wake.set()
@@ -274,11 +282,13 @@ class Executor:
 
     def _outcome(self, task: Task) -> Outcome:
         stop = self.queue.stop_request(task.id)
+        if stop == "paused":  # paused between claim and start: back to its place, untouched
+            return Outcome(TaskStatus.PENDING, made=task.result)
         if stop is not None:  # stopped between claim and start
             return Outcome(TaskStatus(stop))
         started = time.monotonic()
         try:
-            run = self.runner.run(task, lambda update: self._report(task, update, started))
+            run = self.runner.run(resume.remaining(task), lambda update: self._report(task, update, started))
         except RunnerUnavailable as exc:
             log.warning("task %s goes back to the queue: %s", task.id, exc)
             stop = self.queue.stop_request(task.id)
@@ -291,7 +301,13 @@ class Executor:
         except Exception as exc:
             log.error("task %s failed:\n%s", task.id, traceback.format_exc())
             return Outcome(TaskStatus.FAILED, error=_describe(exc))
+        run.result = resume.merged(task, run.result)
         stop = self.queue.stop_request(task.id)
+        if stop == "paused":
+            if len(run.result.seeds) >= resume.iterations(task) * resume.batch_size(task):
+                return Outcome(TaskStatus.DONE, run)  # it had finished all the same
+            # k of N iterations (maybe none yet): wait in the queue to make the rest
+            return Outcome(TaskStatus.PENDING, run, made=resume.partial(task, run.result))
         if stop is not None:
             return Outcome(TaskStatus(stop), run)
         if run.interrupted:
@@ -301,6 +317,9 @@ class Executor:
     def _record(self, task: Task, outcome: Outcome) -> None:
         if outcome.status is None:
             self.queue.requeue_running(task.id, outcome.error or "the runner became unavailable")
+            return
+        if outcome.status is TaskStatus.PENDING:
+            self.queue.park(task.id, outcome.made)
             return
         run = outcome.run
         self.queue.finish(
@@ -321,6 +340,14 @@ class Executor:
             log.exception("history retention failed; it runs again after the next task")
 
     def _report(self, task: Task, update: ProgressUpdate, started: float) -> None:
+        if update.made is not None:  # what the run made so far, not a step of progress
+            made = resume.partial(task, resume.merged(task, update.made))
+            if made is not None:
+                try:
+                    self.queue.record_partial(task.id, made)
+                except Exception:  # best effort: the run itself goes on
+                    log.exception("task %s: could not keep its images so far", task.id)
+            return
         eta = update.eta_s
         if eta is None and 0 < update.fraction < 1:
             elapsed = time.monotonic() - started

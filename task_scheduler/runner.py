@@ -20,6 +20,9 @@ class ProgressUpdate:
     text: str = ""
     eta_s: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: an update that carries only this: everything the run has made so far (an image was saved),
+    #: kept in the store so that a task requeued after a crash makes only what is missing
+    made: TaskResult | None = None
 
 
 ProgressCallback = Callable[[ProgressUpdate], None]
@@ -48,6 +51,8 @@ class Runner(Protocol):
         """The checkpoint a task would run on without a switch (for checkpoint-aware order)."""
         ...
 
+    # Optional: stop_after_current() -> None: end the run after the image in progress, keeping
+    #   what it made (the WebUI's "stop generating"); without it a "pause now" lets the task end.
     # Optional, for one of several runners sharing a queue (the standalone server's backends):
     #   checkpoints_elsewhere() -> Collection[str]: checkpoints this runner lacks but another has;
     #       the executor leaves tasks using them to that runner.
@@ -58,7 +63,9 @@ class InMemoryRunner:
     """A runner that "generates" instantly, for tests and the executor benchmark.
 
     ``behaviour(task)`` may return a :class:`RunResult`, raise, or block (e.g. on an event) so
-    tests can hold a task in the running state; interrupt() sets :attr:`interrupted`.
+    tests can hold a task in the running state; interrupt() sets :attr:`interrupted`,
+    stop_after_current() :attr:`stopping`. While it runs, :attr:`report` is the run's progress
+    callback, for a behaviour that reports as it goes.
     """
 
     def __init__(self, behaviour: Callable[[Task], RunResult | None] | None = None) -> None:
@@ -67,9 +74,13 @@ class InMemoryRunner:
         self.loaded_checkpoint: str | None = None
         self.checkpoint_loads: list[str] = []
         self.interrupted = threading.Event()
+        self.stopping = threading.Event()
+        self.report: ProgressCallback = lambda update: None
 
     def run(self, task: Task, progress: ProgressCallback) -> RunResult:
         self.interrupted.clear()
+        self.stopping.clear()
+        self.report = progress
         if task.checkpoint and task.checkpoint != self.loaded_checkpoint:
             self.loaded_checkpoint = task.checkpoint
             self.checkpoint_loads.append(task.checkpoint)
@@ -85,6 +96,9 @@ class InMemoryRunner:
 
     def interrupt(self) -> None:
         self.interrupted.set()
+
+    def stop_after_current(self) -> None:
+        self.stopping.set()
 
     def current_checkpoint(self) -> str | None:
         return self.loaded_checkpoint

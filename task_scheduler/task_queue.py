@@ -37,7 +37,9 @@ _POSITION_EPSILON = 1e-6
 _NOT_HELD = " AND (job_id IS NULL OR job_id NOT IN (SELECT id FROM job WHERE held = 1))"
 
 Listener = Callable[[str, "Task | None"], None]
-StopReason = Literal["cancelled", "interrupted"]
+#: why the running task is asked to stop: deleted, interrupted, or "paused" — stop after the
+#: image in progress and wait in the queue to make the rest (:mod:`.resume`)
+StopReason = Literal["cancelled", "interrupted", "paused"]
 
 
 @dataclass
@@ -487,6 +489,24 @@ class TaskQueue:
             self._emit("recovered", task)
         return recovered
 
+    def park(self, task_id: str, made: TaskResult | None) -> Task:
+        """A task paused inside: back to pending in its place, keeping what it made (``made``)."""
+        with self.store.write() as conn:
+            self.store.transition(conn, task_id, TaskStatus.INTERRUPTED, only_from=[TaskStatus.RUNNING])
+            self.store.transition(
+                conn, task_id, TaskStatus.PENDING, started_at=None, finished_at=None, error=None, result=made
+            )
+            task = self.store.fetch(conn, task_id)
+        self._stop_requests.pop(task_id, None)
+        self._progress.pop(task_id, None)
+        self._emit("requeued", task)
+        return task
+
+    def record_partial(self, task_id: str, made: TaskResult) -> None:
+        """Keep what a running task has made so far, so a crash does not make it again."""
+        with self.store.write() as conn:
+            self.store.update_fields(conn, task_id, {"result": made}, require=[TaskStatus.RUNNING])
+
     def requeue_running(self, task_id: str, reason: str) -> Task:
         """Give a running task back to the queue (its worker went away); it keeps its place."""
         with self.store.write() as conn:
@@ -579,6 +599,8 @@ class TaskQueue:
             fields: dict[str, Any] = {}
             if params is not None:
                 fields["params"] = merge_changes(task.params, params, "params")
+                if task.result is not None:  # made by a paused run of other params: make all anew
+                    fields["result"] = None
             if script_args is not None:
                 fields["script_args"] = merge_changes(task.script_args, script_args, "script_args")
             if checkpoint is not None:
@@ -693,6 +715,14 @@ class TaskQueue:
         with self.store.write() as conn:
             self.store.set_meta(conn, "paused", "1")
         self._emit("paused", None)
+
+    def pause_now(self) -> list[str]:
+        """Pause, and ask each running task to stop after its image in progress; their ids."""
+        self.pause()
+        running = [task.id for task in self.running()]
+        for task_id in running:
+            self.request_stop(task_id, "paused")
+        return running
 
     def resume(self) -> None:
         with self.store.write() as conn:

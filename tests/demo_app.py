@@ -126,7 +126,7 @@ class Demo:
             self.queue.pause()
         self.runner = InProcessRunner(
             self.files,
-            stop_requested=lambda task_id: self.queue.stop_request(task_id) is not None,
+            stop_reason=self.queue.stop_request,
             progress_interval_s=0.2,
         )
         self.executor = Executor(self.queue, self.runner, ExecutorSettings())

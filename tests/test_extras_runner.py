@@ -33,7 +33,7 @@ def wrunner(webui, files, queue):
 
     from task_scheduler.webui.runner import InProcessRunner
 
-    runner = InProcessRunner(files, stop_requested=lambda task_id: queue.stop_request(task_id) is not None)
+    runner = InProcessRunner(files, stop_reason=queue.stop_request)
     script_callbacks.on_image_saved(runner.image_saved)  # as the extension registers it
     return runner
 

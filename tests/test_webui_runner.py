@@ -81,7 +81,7 @@ def wrunner(env, files, queue):
 
     return InProcessRunner(
         files,
-        stop_requested=lambda task_id: queue.stop_request(task_id) is not None,
+        stop_reason=queue.stop_request,
         progress_interval_s=0.01,
     )
 
@@ -412,9 +412,12 @@ def test_progress_is_reported_to_the_queue_while_running(env, queue, files, wexe
 
 def test_a_generate_click_waits_for_the_queued_task_instead_of_interleaving(env, queue, files, wexec):
     env.set_step_delay(0.01)
+    from modules import shared
+
     task = queue_click(env, queue, files, prompt="queued", steps=50)
     wexec.start()
-    assert wait_until(lambda: queue.get(task.id).status is TaskStatus.RUNNING and env.generations == [])
+    # the task holds the WebUI's lock once its job has begun (RUNNING alone comes a little earlier)
+    assert wait_until(lambda: shared.state.job == f"task({task.id})" and env.generations == [])
     click = threading.Thread(target=env.click_generate, args=("txt2img",), kwargs={"prompt": "clicked"})
     click.start()
     click.join(10)
@@ -756,3 +759,33 @@ def test_seed_of_an_infotext():
     assert _seed_of("a cat\nNegative prompt: x\nSteps: 2, Sampler: Euler a, Seed: 123, Size: 64x64") == 123
     assert _seed_of("Seed: 7, Steps: 2") == 7
     assert _seed_of("no seed here") is None
+
+
+def test_pause_now_keeps_the_images_made_and_resume_makes_only_the_rest(env, queue, files, wexec, wrunner):
+    """The WebUI's "stop generating" ends the task after the image in progress; it waits in line."""
+    from modules import script_callbacks
+
+    script_callbacks.on_image_saved(wrunner.image_saved)  # as the extension registers it
+    env.set_step_delay(0.01)
+    task = queue_click(env, queue, files, prompt="pausing", steps=4, n_iter=5, seed=1000)
+    wexec.start()
+
+    def made() -> int:
+        current = queue.get(task.id)
+        return len(current.result.seeds) if current.result else 0
+
+    assert wait_until(lambda: made() >= 2)  # kept in the store as the images are saved
+    queue.pause_now()
+    assert wait_until(lambda: queue.get(task.id).status is TaskStatus.PENDING)
+    parked = queue.get(task.id)
+    kept = len(parked.result.seeds)
+    assert 2 <= kept < 5 and parked.result.seeds == list(range(1000, 1000 + kept))
+    assert queue.paused and queue.position_of(task.id) == 1
+
+    queue.resume()
+    assert wait_until(lambda: queue.get(task.id).status is TaskStatus.DONE)
+    done = queue.get(task.id)
+    assert done.result.seeds == [1000, 1001, 1002, 1003, 1004]
+    assert env.generations[-1].seeds == list(range(1000 + kept, 1005))  # only what was missing
+    images = [p for p in done.result.images if "grid" not in Path(p).name]
+    assert len(set(images)) == 5 and all(Path(p).is_file() for p in images)

@@ -136,10 +136,17 @@ def make_router(services: ApiServices) -> APIRouter:
         }
 
     @router.post("/queue/pause")
-    def pause_queue() -> dict[str, Any]:
-        """Stop starting new tasks; the running one finishes."""
-        queue.pause()
-        return {"paused": True, "revision": queue.revision}
+    def pause_queue(
+        now: bool = Query(False, description="Also stop the running task after its image in progress."),
+    ) -> dict[str, Any]:
+        """Stop starting new tasks; the running one finishes — or, with `now`, stops after the image
+        in progress, keeps its images and waits first in line to make the rest."""
+        stopping: list[str] = []
+        if now:
+            stopping = queue.pause_now()
+        else:
+            queue.pause()
+        return {"paused": True, "stopping": stopping, "revision": queue.revision}
 
     @router.post("/queue/resume")
     def resume_queue() -> dict[str, Any]:

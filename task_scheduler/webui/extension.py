@@ -240,7 +240,7 @@ def _open() -> Extension | None:
     runner = InProcessRunner(
         files,
         named_defaults=_ui_named_defaults,
-        stop_requested=lambda task_id: queue.stop_request(task_id) is not None,
+        stop_reason=queue.stop_request,
     )
     executor = Executor(queue, runner, current.executor)
     ext = Extension(

@@ -146,18 +146,21 @@ class InProcessRunner:
         files: FileStore,
         *,
         named_defaults: NamedDefaults | None = None,
-        stop_requested: Callable[[str], bool] | None = None,
+        stop_reason: Callable[[str], str | None] | None = None,
         progress_interval_s: float = PROGRESS_INTERVAL_S,
     ) -> None:
         self.codec = ValueCodec(files)
         self.named_defaults = named_defaults
-        self.stop_requested = stop_requested
+        #: why the queue asks a task to stop, if it does ("cancelled", "interrupted", "paused")
+        self.stop_reason = stop_reason
         self.progress_interval_s = progress_interval_s
         self._lock = threading.Lock()
         self._running: str | None = None
         self._begun = False
         self._interrupt_for: str | None = None
         self._saved: list[str] | None = None
+        #: the running task's progress callback and the images it made so far (not grids)
+        self._made: tuple[ProgressCallback | None, TaskResult] = (None, TaskResult())
         self.model_switches = 0
         self.runs = 0
 
@@ -183,6 +186,15 @@ class InProcessRunner:
             from modules import shared
 
             shared.state.interrupt()
+
+    def stop_after_current(self) -> None:
+        """End the running task after the image in progress (the WebUI's "stop generating")."""
+        with self._lock:
+            begun = self._running is not None and self._begun
+        if begun:  # before begin() the stop reason is read at begin (see _execute)
+            from modules import shared
+
+            shared.state.stop_generating()
 
     def run(self, task: Task, progress: ProgressCallback) -> RunResult:
         if task.kind not in KINDS:
@@ -216,6 +228,35 @@ class InProcessRunner:
         filename = getattr(params, "filename", None)
         if filename:
             saved.append(os.path.abspath(filename))
+            self._report_made(params)
+
+    def _report_made(self, params: Any) -> None:
+        """Tell the executor what the run has made so far (kept in the store; see resume.py).
+
+        Only images, not grids (saved in their own folder at the end), and only while the two
+        folders differ: a grid counted as an image would misplace every later seed.
+        """
+        report, made = self._made
+        if report is None:
+            return
+        p = getattr(params, "p", None)
+        filename = os.path.abspath(params.filename)
+        grids = getattr(p, "outpath_grids", None)
+        samples = getattr(p, "outpath_samples", None)
+        if not grids or not samples or os.path.abspath(grids) == os.path.abspath(samples):
+            return
+        if os.path.dirname(filename).startswith(os.path.abspath(grids)):
+            return
+        infotext = str((getattr(params, "pnginfo", None) or {}).get("parameters") or "")
+        seed = _seed_of(infotext)
+        if seed is None:
+            return
+        made.images.append(filename)
+        made.infotexts.append(infotext)
+        made.seeds.append(seed)
+        report(
+            ProgressUpdate(0.0, made=TaskResult(list(made.images), list(made.infotexts), list(made.seeds)))
+        )
 
     # -- preparing the positional list ---------------------------------------------------------
 
@@ -305,7 +346,11 @@ class InProcessRunner:
                 with self._lock:
                     self._begun = True
                     pending = self._interrupt_for == task.id
-                if pending or (self.stop_requested is not None and self.stop_requested(task.id)):
+                reason = self.stop_reason(task.id) if self.stop_reason is not None else None
+                if reason == "paused":  # asked before the WebUI began: stop after the first image
+                    state.stop_generating()
+                    reason = None
+                if pending or reason is not None:
                     # begin() clears interrupts; one asked for before it still stops the task,
                     # and before any work (no model load, no images)
                     state.interrupt()
@@ -317,6 +362,7 @@ class InProcessRunner:
                 if not shared.opts.data.get("samples_save", True):
                     shared.opts.data["samples_save"] = forced_save = True
                 self._saved = saved
+                self._made = (progress, TaskResult())
                 TaskParamsHook.activate(prepared.extras)
                 with _ProgressReporter(progress, self.progress_interval_s):
                     if prepared.single_image is not None:
@@ -330,6 +376,7 @@ class InProcessRunner:
             finally:
                 TaskParamsHook.activate(None)
                 self._saved = None
+                self._made = (None, TaskResult())
                 if forced_save:
                     shared.opts.data["samples_save"] = False
                 with self._lock:
