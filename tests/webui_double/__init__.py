@@ -1,4 +1,4 @@
-"""A test double of the Stable Diffusion WebUI (Forge and A1111 flavours) for CI without torch/GPU.
+"""A test double of the Stable Diffusion WebUI (Forge, A1111 and Forge Neo flavours) for CI without torch/GPU.
 
 ``install(flavour, root)`` makes the fake ``modules`` (and, for Forge, ``modules_forge``) packages
 importable, configures the flavour, creates output/model folders and checkpoint files under
@@ -25,9 +25,20 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from webui_double import components, shim_config, ui_build
-from webui_double.shim_config import A1111, FLAVOURS, FORGE
+from webui_double.shim_config import A1111, FLAVOURS, FORGE, NEO
 
-__all__ = ["A1111", "DEFAULT_CHECKPOINTS", "FLAVOURS", "FORGE", "Env", "FakeRequest", "install", "installed"]
+__all__ = [
+    "A1111",
+    "DEFAULT_CHECKPOINTS",
+    "FLAVOURS",
+    "FORGE",
+    "NEO",
+    "Env",
+    "FakeRequest",
+    "forge_outputs",
+    "install",
+    "installed",
+]
 
 HERE = pathlib.Path(__file__).resolve().parent
 FORGE_ONLY = HERE / "forge_only"
@@ -90,7 +101,12 @@ class Env:
 
     @property
     def is_forge(self) -> bool:
+        """Forge or Forge Neo."""
         return self._config.is_forge
+
+    @property
+    def is_neo(self) -> bool:
+        return self._config.is_neo
 
     @property
     def model_loads(self) -> list[str]:
@@ -120,6 +136,10 @@ class Env:
         self._config.fail_step = step if exc is not None else None
         self._config.fail_exc = exc
         self._config.fail_once = once
+
+    def set_video_output(self, on: bool) -> None:
+        """Neo: generations also write a video and set ``Processed.video_path`` (a Wan model's run)."""
+        self._config.video_output = bool(on)
 
     # -- scripts and UI -------------------------------------------------------------------------
 
@@ -416,7 +436,7 @@ def _write_checkpoint(path: pathlib.Path, name: str) -> None:
 
 
 def install(flavour: str, root: os.PathLike | str, checkpoints: Sequence[str] = DEFAULT_CHECKPOINTS) -> Env:
-    """Install the double for ``flavour`` ("forge" or "a1111") with all files under ``root``."""
+    """Install the double for ``flavour`` ("forge", "a1111" or "neo") with all files under ``root``."""
     global _current
     if flavour not in FLAVOURS:
         raise ValueError(f"flavour must be one of {FLAVOURS}, not {flavour!r}")
@@ -433,7 +453,7 @@ def install(flavour: str, root: os.PathLike | str, checkpoints: Sequence[str] = 
         _write_checkpoint(root / "models" / "Stable-diffusion" / name, name)
 
     sys.path.insert(0, str(HERE))
-    if flavour == FORGE:
+    if config.is_forge:
         sys.path.insert(0, str(FORGE_ONLY))
     import importlib
 
@@ -462,6 +482,16 @@ def installed(
         yield env
     finally:
         env.uninstall()
+
+
+def forge_outputs(result: Any) -> Any:
+    """Generate's outputs as Forge / A1111 return them, ``(images, generation_info_js, info_html,
+    comments_html)``, whatever the flavour: Neo's five outputs start with two ``gr.update`` dicts
+    (gallery, video), which become the gallery's images. Tests only; None stays None."""
+    if not isinstance(result, tuple) or len(result) != 5 or not isinstance(result[0], dict):
+        return result
+    gallery = result[0].get("value")
+    return (list(gallery) if gallery is not None else [], *result[2:])
 
 
 def current() -> Env | None:
