@@ -235,6 +235,10 @@ def draw_stroke(page: Any, canvas_id: str) -> None:
     layer = "canvas.forge-drawing-canvas" if page.flavour in FORGE_CANVAS else "canvas[key=interface]"
     canvas = page.locator(f"#{canvas_id} {layer}").first
     canvas.scroll_into_view_if_needed()
+    if page.flavour == "neo":
+        # Neo's brush is 4 × its width in *image* pixels: the default 25 covers all of a 64×64
+        # image in one stroke (Forge scales it to the screen); width 2 paints a line
+        page.locator(f"#{canvas_id} input[id^=scribbleWidth_]").first.fill("2")
     box = canvas.bounding_box()
     y = box["y"] + box["height"] / 2
     # gradio 3's sketch tool draws from an animation-frame loop: it misses a stroke made without
