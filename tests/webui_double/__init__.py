@@ -38,6 +38,7 @@ __all__ = [
     "forge_outputs",
     "install",
     "installed",
+    "stack_flavour",
 ]
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -482,6 +483,17 @@ def installed(
         yield env
     finally:
         env.uninstall()
+
+
+def stack_flavour() -> str:
+    """The flavour of the WebUI whose packages this test run has: ``$TASK_SCHEDULER_STACK``
+    (``tests/run`` sets it to forge, a1111 or neo), else by gradio's major version (4: Forge)."""
+    stack = os.environ.get("TASK_SCHEDULER_STACK", "")
+    if stack in FLAVOURS:
+        return stack
+    import gradio
+
+    return FORGE if int(gradio.__version__.split(".")[0]) >= 4 else A1111
 
 
 def forge_outputs(result: Any) -> Any:
