@@ -25,7 +25,7 @@ const HISTORY_PAGE = 50;
 const PROGRESS_POLL_MS = 1000;
 const STATUSES = ["done", "failed", "interrupted", "cancelled"];
 const EDIT_FIELDS = [
-    // [param, label, kind, min, max]
+    // [param, label, kind, min, max, "if-present": only for tasks whose params have it]
     ["prompt", "Prompt", "textarea"],
     ["negative_prompt", "Negative prompt", "textarea"],
     ["checkpoint", "Checkpoint", "checkpoint"],
@@ -37,6 +37,10 @@ const EDIT_FIELDS = [
     ["seed", "Seed", "int", -1, 4294967295],
     ["batch_size", "Batch size", "int", 1, 1000],
     ["n_iter", "Batch count", "int", 1, 10000],
+    // Forge / Forge Neo only: shown for tasks that carry them (A1111 has no such control)
+    ["distilled_cfg_scale", "Distilled CFG", "float", 0, 100, "if-present"],
+    ["hr_cfg", "Hires CFG", "float", 0, 100, "if-present"],
+    ["hr_distilled_cfg", "Hires distilled CFG", "float", 0, 100, "if-present"],
 ];
 
 // -- small DOM helpers: properties and text only, never markup -----------------------------------
@@ -1016,7 +1020,7 @@ function createApp(root, options) {
                 },
             },
             field(["name", "Name", "text"]),
-            EDIT_FIELDS.map(field),
+            EDIT_FIELDS.filter((spec) => spec[5] !== "if-present" || p[spec[0]] !== undefined).map(field),
             general,
             h(
                 "div",

@@ -18,7 +18,7 @@ from task_scheduler.store import Store
 from task_scheduler.task_queue import TaskQueue
 
 try:  # the double is optional for core-only runs
-    from webui_double.fixtures import a1111_webui, forge_webui, webui  # noqa: F401
+    from webui_double.fixtures import a1111_webui, forge_webui, neo_webui, webui  # noqa: F401
 except ImportError:  # pragma: no cover
     pass
 

@@ -263,8 +263,8 @@ def test_rebuilt_arguments_run_through_the_webui(webui, q, files):
         "txt2img", prompt="a cat", seed=7, steps=2, script_args_by_title=extension_values(webui)
     )
     task, rebuilt = queue_and_rebuild(webui, "txt2img", q, files, args)
-    direct = webui.call("txt2img", args)
-    queued = webui.call("txt2img", [args[0], *rebuilt])
+    direct = webui_double.forge_outputs(webui.call("txt2img", args))
+    queued = webui_double.forge_outputs(webui.call("txt2img", [args[0], *rebuilt]))
     assert queued[0][0].tobytes() == direct[0][0].tobytes()
     assert json.loads(queued[1])["infotexts"] == json.loads(direct[1])["infotexts"]
 
@@ -385,8 +385,8 @@ def test_img2img_rebuilt_inpaint_runs_like_the_original(webui, q, files, tmp_pat
     named = img2img_modes(webui, tmp_path)["inpaint"]
     args = webui.generate_args("img2img", prompt="a dog", seed=5, steps=2, **named)
     _, rebuilt = queue_and_rebuild(webui, "img2img", q, files, args)
-    direct = webui.call("img2img", args)
-    queued = webui.call("img2img", [args[0], *rebuilt])
+    direct = webui_double.forge_outputs(webui.call("img2img", args))
+    queued = webui_double.forge_outputs(webui.call("img2img", [args[0], *rebuilt]))
     assert queued[0][0].tobytes() == direct[0][0].tobytes()
 
 
@@ -400,7 +400,7 @@ def test_ui_defaults_are_what_an_untouched_page_sends(webui, q, files):
     layout = capturer(webui, "img2img", q, files).layout
     sparse = {"prompt": "further", "mode": 0, "init_img": image("RGB", seed=21), "denoising_strength": 0.4}
     built = layout.build(sparse, {}, None)
-    images, *_ = webui.call("img2img", ["task(sparse)", *built.values])
+    images, *_ = webui_double.forge_outputs(webui.call("img2img", ["task(sparse)", *built.values]))
     assert len(images) == 1
 
 
@@ -456,13 +456,20 @@ def test_checkpoint_and_models_current_at_click_time_are_stored(webui, q, files)
         shared.opts.data["forge_additional_modules"] = ["/models/VAE/vae.safetensors"]
     else:
         shared.opts.data["sd_vae"] = "vae.safetensors"
+    if webui.is_neo:  # Neo: the UI preset and the storage dtype beside the checkpoint
+        shared.opts.data["forge_preset"] = "xl"
+        shared.opts.data["forge_unet_storage_dtype"] = "float8-e4m3fn"
     task, _ = queue_and_rebuild(webui, "txt2img", q, files, webui.generate_args("txt2img"))
     assert task.checkpoint == "random-sd15-b.safetensors"
-    expected = (
-        {"forge_additional_modules": ["/models/VAE/vae.safetensors"]}
-        if webui.is_forge
-        else {"sd_vae": "vae.safetensors"}
-    )
+    expected = {
+        "forge": {"forge_additional_modules": ["/models/VAE/vae.safetensors"]},
+        "a1111": {"sd_vae": "vae.safetensors"},
+        "neo": {
+            "forge_additional_modules": ["/models/VAE/vae.safetensors"],
+            "forge_preset": "xl",
+            "forge_unet_storage_dtype": "float8-e4m3fn",
+        },
+    }[webui.flavour]
     assert task.params["override_settings"] == expected
 
 

@@ -26,7 +26,6 @@ from test_capture_gradio import build_demo, fresh_capture  # noqa: E402, F401
 
 from task_scheduler.saved_tasks import SavedTasks  # noqa: E402
 from task_scheduler.webui import capture  # noqa: E402
-from task_scheduler.webui.capture_events import gradio_major  # noqa: E402
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,7 +189,7 @@ def test_a_refused_click_shows_an_error_toast(webui, queue, files):
 
 def test_the_folder_submenu_queues_that_folders_checkpoints(tmp_path, queue, files):
     names = ("top.safetensors", "sdxl/x1.safetensors", "sdxl/x2.safetensors", "sd15/y.safetensors")
-    flavour = webui_double.FORGE if gradio_major() >= 4 else webui_double.A1111
+    flavour = webui_double.stack_flavour()
 
     def steps(page):
         page.locator("#task_scheduler_txt2img_queue").click(button="right")

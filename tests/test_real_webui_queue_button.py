@@ -1,6 +1,6 @@
 """The Queue button in a real WebUI, driven in headless Chromium (opt-in, slow).
 
-Set TASK_SCHEDULER_EXTENSION_URL to a running Forge (or A1111) that has this extension installed
+Set TASK_SCHEDULER_EXTENSION_URL to a running Forge (or Forge Neo, or A1111) that has this extension installed
 and at least two checkpoints, e.g. ``http://127.0.0.1:7860``. The tests pause the queue, queue
 with the real button, run each task with *run now*, then press the WebUI's own Generate with the
 same settings and compare the two images. They delete the tasks and jobs they made and
@@ -8,8 +8,9 @@ leave the queue paused as they found it; screenshots go to ``tests/artifacts/rea
 Generation settings are tiny (64x64, 2 steps) so that a CPU-only WebUI finishes in seconds.
 Images are compared by size, mode, colours and infotext, on A1111 by bytes (``assert_same_image``).
 
-The flavour is read from the page (``page.flavour``): Forge draws img2img's inputs with its own
-canvas (``.forge-drawing-canvas``), A1111 (gradio 3.41) with gradio's image editor and sketch tool.
+The flavour is read from the page (``page.flavour``): Forge and Neo draw img2img's inputs with
+Forge's canvas (``.forge-drawing-canvas``), A1111 (gradio 3.41) with gradio's image editor and
+sketch tool; Neo's footer names its version.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ WARM_UP = "first img2img of a process differs"
 #: that do not exist. ``set_field`` takes exactly that one error off the list for those fields.
 A1111_HIRES_PREVIEW_ERROR = "Cannot read properties of undefined (reading 'props')"
 A1111_HIRES_PREVIEW_FIELDS = ("txt2img_width", "txt2img_height")
+
+#: The flavours whose img2img inputs are Forge's canvas (``.forge-drawing-canvas``).
+FORGE_CANVAS = ("forge", "neo")
 
 
 # -- fixtures ------------------------------------------------------------------------------------
@@ -92,7 +96,7 @@ def page(browser: Any, request: Any) -> Iterator[Any]:
         "window.__q = []; addEventListener('task-scheduler:queued', (e) => window.__q.push(e.detail))"
     )
     page.errors = errors
-    page.flavour = "forge" if page.locator(".forge-drawing-canvas").count() else "a1111"
+    page.flavour = flavour_of(page)
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"real-{request.node.name}.png"), full_page=True)
@@ -100,6 +104,15 @@ def page(browser: Any, request: Any) -> Iterator[Any]:
 
 
 # -- page helpers --------------------------------------------------------------------------------
+
+
+def flavour_of(page: Any) -> str:
+    """ "forge", "neo" or "a1111": Forge and Neo draw img2img's inputs with Forge's canvas; Neo's
+    footer names its version (``neo-2.26``)."""
+    if not page.locator(".forge-drawing-canvas").count():
+        return "a1111"
+    versions = page.locator(".versions").first.inner_text() if page.locator(".versions").count() else ""
+    return "neo" if "neo" in versions.lower() else "forge"
 
 
 def set_field(page: Any, elem_id: str, value: Any) -> None:
@@ -219,14 +232,18 @@ def noise_image(path: Path, seed: int, size: tuple[int, int] = (64, 64)) -> Path
 def draw_stroke(page: Any, canvas_id: str) -> None:
     """Draw one stroke across the middle of the image's canvas with the mouse: Forge's canvas, or
     the top ("interface") layer of gradio 3's sketch tool in A1111."""
-    layer = "canvas.forge-drawing-canvas" if page.flavour == "forge" else "canvas[key=interface]"
+    layer = "canvas.forge-drawing-canvas" if page.flavour in FORGE_CANVAS else "canvas[key=interface]"
     canvas = page.locator(f"#{canvas_id} {layer}").first
     canvas.scroll_into_view_if_needed()
+    if page.flavour == "neo":
+        # Neo's brush is 4 × its width in *image* pixels: the default 25 covers all of a 64×64
+        # image in one stroke (Forge scales it to the screen); width 2 paints a line
+        page.locator(f"#{canvas_id} input[id^=scribbleWidth_]").first.fill("2")
     box = canvas.bounding_box()
     y = box["y"] + box["height"] / 2
     # gradio 3's sketch tool draws from an animation-frame loop: it misses a stroke made without
     # frames in between, so there the mouse moves in small steps with pauses
-    paced = page.flavour != "forge"
+    paced = page.flavour not in FORGE_CANVAS
     page.mouse.move(box["x"] + box["width"] * 0.3, y)
     if paced:
         page.wait_for_timeout(100)
@@ -306,7 +323,7 @@ def test_inpaint_with_a_drawn_mask_makes_the_generate_image(page, api, tmp_path)
     answer = click_queue(page, api, "img2img")
     task = api.get(f"/tasks/{answer['task_ids'][0]}").json()
     assert task["params"]["mode"] == 2
-    if page.flavour == "forge":
+    if page.flavour in FORGE_CANVAS:
         # Forge's canvas sends the drawn strokes as a layer of their own: painted where drawn only
         layer = stored_file(api, task["id"], task["params"]["init_img_with_mask_fg"]["$image"])
         painted = sum(1 for *_, alpha in layer.convert("RGBA").getdata() if alpha)

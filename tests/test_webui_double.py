@@ -63,7 +63,7 @@ def txt2img(env, request=None, **named):
     args = env.generate_args("txt2img", **named)
     shared.state.begin(job=args[0])
     try:
-        return env.call("txt2img", args, request=request)
+        return webui_double.forge_outputs(env.call("txt2img", args, request=request))
     finally:
         shared.state.end()
 
@@ -77,7 +77,7 @@ def test_install_sets_flavour_paths_and_main_thread(webui):
     assert webui.root.is_dir()
     assert paths.models_path.startswith(str(webui.root))
     assert shared.opts.outdir_txt2img_samples.startswith(str(webui.root))
-    if webui.flavour == "forge":
+    if webui.is_forge:
         assert webui.main_thread.name == "shim-main-thread"
         assert webui.main_thread.daemon and webui.main_thread.is_alive()
         assert importlib.util.find_spec("modules_forge") is not None
@@ -137,22 +137,25 @@ def test_txt2img_named_parameter_counts_match_the_webuis(webui):
     import modules.img2img
     import modules.txt2img
 
-    expected = {"forge": 25, "a1111": 21}[webui.flavour]
+    expected = {"forge": 25, "a1111": 21, "neo": 25}[webui.flavour]
     params = list(inspect.signature(modules.txt2img.txt2img_create_processing).parameters)
     assert params[:2] == ["id_task", "request"]
     assert params[-2:] == ["args", "force_enable_hr"]
     assert len(params) - 4 == expected == len(webui.named_parameters("txt2img"))
-    assert ("distilled_cfg_scale" in params) is (webui.flavour == "forge")
-    assert ("hr_additional_modules" in params) is (webui.flavour == "forge")
+    assert ("distilled_cfg_scale" in params) is (webui.is_forge)
+    assert ("hr_additional_modules" in params) is (webui.is_forge)
 
     img2img_params = webui.named_parameters("img2img")
-    assert img2img_params[0] == "mode" and len(img2img_params) == {"forge": 39, "a1111": 36}[webui.flavour]
-    if webui.flavour == "forge":
+    assert (
+        img2img_params[0] == "mode"
+        and len(img2img_params) == {"forge": 39, "a1111": 36, "neo": 39}[webui.flavour]
+    )
+    if webui.is_forge:
         assert list(inspect.signature(modules.img2img.img2img).parameters)[2:-1] == img2img_params
-    assert ("sketch_fg" in img2img_params) is (webui.flavour == "forge")
-    assert ("inpaint_color_sketch_orig" in img2img_params) is (webui.flavour == "a1111")
-    assert hasattr(modules.txt2img, "txt2img_function") is (webui.flavour == "forge")
-    assert hasattr(modules.img2img, "img2img_function") is (webui.flavour == "forge")
+    assert ("sketch_fg" in img2img_params) is (webui.is_forge)
+    assert ("inpaint_color_sketch_orig" in img2img_params) is (not webui.is_forge)
+    assert hasattr(modules.txt2img, "txt2img_function") is (webui.is_forge)
+    assert hasattr(modules.img2img, "img2img_function") is (webui.is_forge)
 
 
 def test_processing_dataclass_has_exactly_the_flavours_fields(webui):
@@ -161,11 +164,11 @@ def test_processing_dataclass_has_exactly_the_flavours_fields(webui):
     p = processing.StableDiffusionProcessingTxt2Img(prompt="x", width=64)
     assert p.styles == [] and p.override_settings == {} and p.extra_generation_params == {}
     fields = processing._shim_field_names(processing.StableDiffusionProcessingTxt2Img)
-    assert ("distilled_cfg_scale" in fields) is (webui.flavour == "forge")
-    assert ("hr_cfg" in fields) is (webui.flavour == "forge")
+    assert ("distilled_cfg_scale" in fields) is (webui.is_forge)
+    assert ("hr_cfg" in fields) is (webui.is_forge)
     with pytest.raises(TypeError):
         processing.StableDiffusionProcessingTxt2Img(not_a_field=1)
-    if webui.flavour == "a1111":
+    if not webui.is_forge:
         with pytest.raises(TypeError):
             processing.StableDiffusionProcessingTxt2Img(distilled_cfg_scale=3.5)
 
@@ -177,7 +180,7 @@ def test_generate_args_layout_matches_the_probe(webui):
     assert args[0].startswith("task(") and args[0].endswith(")")
     assert args[1] == "a probe cat"
     assert script_args[0] == 0
-    default_sampler = {"forge": "Euler a", "a1111": "DPM++ 2M"}[webui.flavour]
+    default_sampler = {"forge": "Euler a", "a1111": "DPM++ 2M", "neo": "Euler a"}[webui.flavour]
     assert script_args[1:4] == [2, default_sampler, "Automatic"]
     assert script_args[7:13] == [12345, False, -1, 0, 0, 0]
     runner = webui.runner("txt2img")
@@ -185,7 +188,7 @@ def test_generate_args_layout_matches_the_probe(webui):
     assert (runner.script("Seed").args_from, runner.script("Seed").args_to) == (7, 13)
     assert len(args) == 1 + n_named + len(runner.inputs)
     override = args[n_named]
-    assert override == (None if webui.flavour == "forge" else [])
+    assert override == (None if webui.is_forge else [])
 
 
 def test_forge_ships_three_controlnet_units_right_after_seed(forge_webui):
@@ -292,11 +295,14 @@ def test_txt2img_failure_is_none_on_forge_and_raises_on_a1111(webui):
     args = webui.generate_args("txt2img", selected_script=999)
     shared.state.begin()
     try:
-        if webui.flavour == "forge":
+        if webui.is_forge:
             from modules_forge import main_thread
 
             assert webui.call("txt2img", args) is None
-            assert isinstance(main_thread.last_exception, IndexError)
+            if webui.is_neo:  # Neo keeps the message, Forge the exception
+                assert main_thread.last_exception.startswith("IndexError: ")
+            else:
+                assert isinstance(main_thread.last_exception, IndexError)
         else:
             with pytest.raises(IndexError):
                 webui.call("txt2img", args)
@@ -306,19 +312,61 @@ def test_txt2img_failure_is_none_on_forge_and_raises_on_a1111(webui):
 
 def test_txt2img_runs_on_the_right_thread(webui):
     txt2img(webui, prompt="where", width=8, height=8, steps=1)
-    expected = "shim-main-thread" if webui.flavour == "forge" else threading.current_thread().name
+    expected = "shim-main-thread" if webui.is_forge else threading.current_thread().name
     assert webui.generations[-1].thread_name == expected
+
+
+def test_neo_switches_take_the_ui_preset_and_remember_the_choice_per_preset(neo_webui):
+    from modules import shared
+    from modules_forge import main_entry
+
+    with pytest.raises(TypeError, match="preset"):
+        main_entry.checkpoint_change("random-sd15-b.safetensors", save=False)  # Forge's call
+    assert shared.opts.forge_preset == "sd"
+    assert main_entry.checkpoint_change("random-sd15-b.safetensors", "xl", save=False) is True
+    assert shared.opts.sd_model_checkpoint == "random-sd15-b.safetensors"
+    assert shared.opts.forge_checkpoint_xl == "random-sd15-b.safetensors"
+    assert shared.opts.forge_checkpoint_sd is None
+    assert main_entry.checkpoint_change("random-sd15-a.safetensors", None, save=False) is True
+    assert shared.opts.forge_checkpoint_xl == "random-sd15-b.safetensors"  # None: no preset touched
+    assert main_entry.dtype_change("float8-e4m3fn", "xl", save=False) is True
+    assert shared.opts.forge_unet_storage_dtype_xl == "float8-e4m3fn"
+    txt2img(neo_webui, width=8, height=8, steps=1)
+    assert neo_webui.model_loads == ["random-sd15-a.safetensors"]
+    main_entry.dtype_change("Automatic", None, save=False)
+    txt2img(neo_webui, width=8, height=8, steps=1)
+    assert neo_webui.model_loads == ["random-sd15-a.safetensors"] * 2  # the storage dtype is a reload
+
+
+def test_neo_returns_gallery_and_video_updates_before_the_generation_info(neo_webui):
+    from modules import shared
+
+    args = neo_webui.generate_args("txt2img", prompt="neo", width=8, height=8, steps=1)
+    shared.state.begin()
+    try:
+        gallery, video, js, info_html, _ = neo_webui.call("txt2img", args)
+        neo_webui.set_video_output(True)
+        gallery2, video2, js2, _, _ = neo_webui.call("txt2img", args)
+    finally:
+        shared.state.end()
+    assert gallery["__type__"] == "update" and gallery["visible"] is True
+    assert [image.size for image in gallery["value"]] == [(8, 8)]
+    assert video == {"__type__": "update", "value": None, "visible": False}
+    assert json.loads(js)["infotexts"][0].endswith("Version: neo-2.26") and "neo" in info_html
+    assert gallery2 == {"__type__": "update", "value": None, "visible": False}
+    assert video2["visible"] is True and video2["value"].endswith(".mp4")
+    assert json.loads(js2)["infotexts"][0].startswith("neo")
 
 
 def test_injected_failure_surfaces_through_each_path(webui):
     from modules import shared
 
     webui.fail_at_step(1, RuntimeError("CUDA out of memory"), once=True)
-    if webui.flavour == "forge":
+    if webui.is_forge:
         from modules_forge import main_thread
 
         assert txt2img(webui, width=8, height=8, steps=3) is None
-        assert str(main_thread.last_exception) == "CUDA out of memory"
+        assert str(main_thread.last_exception) == ("OOM" if webui.is_neo else "CUDA out of memory")
     else:
         with pytest.raises(RuntimeError, match="CUDA out of memory"):
             txt2img(webui, width=8, height=8, steps=3)
@@ -372,7 +420,8 @@ def test_interrupt_mid_batch_returns_fewer_images_and_keeps_the_cut_one_unsaved(
     from modules import shared
 
     at_step(1, 1, shared.state.interrupt)
-    images, js, _, _ = webui.click_generate("txt2img", n_iter=5, width=8, height=8, steps=4)
+    res = webui.click_generate("txt2img", n_iter=5, width=8, height=8, steps=4)
+    images, js, _, _ = webui_double.forge_outputs(res)
     samples = images[1:]  # grid first
     assert len(samples) == 2 and json.loads(js)["index_of_first_image"] == 1
     assert len(saved(samples)) == 1  # batch 1 was cut short: returned, not saved
@@ -384,7 +433,9 @@ def test_skip_abandons_only_the_current_batch(webui):
     from modules import shared
 
     at_step(1, 1, shared.state.skip)
-    images = webui.click_generate("txt2img", n_iter=3, width=8, height=8, steps=4)[0]
+    images = webui_double.forge_outputs(
+        webui.click_generate("txt2img", n_iter=3, width=8, height=8, steps=4)
+    )[0]
     assert len(images) == 1 + 3
     assert len(saved(images[1:])) == 2
 
@@ -393,7 +444,9 @@ def test_stop_generating_finishes_the_current_batch(webui):
     from modules import shared
 
     at_step(1, 1, shared.state.stop_generating)
-    images = webui.click_generate("txt2img", n_iter=5, width=8, height=8, steps=4)[0]
+    images = webui_double.forge_outputs(
+        webui.click_generate("txt2img", n_iter=5, width=8, height=8, steps=4)
+    )[0]
     assert len(images) == 1 + 2
     assert len(saved(images)) == 3
 
@@ -406,7 +459,7 @@ def test_interrupt_from_another_thread(webui):
     assert wait_for(lambda: shared.state.job_no >= 1)
     shared.state.interrupt()
     thread.join(TIMEOUT)
-    assert 1 < len(box["result"][0]) < 1 + 50
+    assert 1 < len(webui_double.forge_outputs(box["result"])[0]) < 1 + 50
 
 
 # -- process_images results --------------------------------------------------------------------------
@@ -417,7 +470,7 @@ def test_images_are_deterministic_and_seeds_resolved(webui):
     again = txt2img(webui, prompt="cat", width=16, height=24, steps=1, seed=5)[0][0]
     other = txt2img(webui, prompt="dog", width=16, height=24, steps=1, seed=5)[0][0]
     assert isinstance(first, Image.Image) and first.size == (16, 24)
-    assert first.mode == ("RGBA" if webui.flavour == "forge" else "RGB")
+    assert first.mode == ("RGBA" if webui.is_forge else "RGB")
     assert first.tobytes() == again.tobytes() != other.tobytes()
 
     res = txt2img(webui, prompt="cat", width=8, height=8, steps=1, seed=-1)
@@ -441,7 +494,7 @@ def test_infotext_format_and_checkpoint_label(webui):
         "64",
         "32",
     )
-    label = {"forge": "Model", "a1111": "Model hash"}[webui.flavour]
+    label = {"forge": "Model", "a1111": "Model hash", "neo": "Model"}[webui.flavour]
     assert shared.opts.data_labels["sd_model_checkpoint"].infotext == label
     assert infotext_utils.create_override_settings_dict([f"{label}: random-sd15-b", "Clip skip: 2"]) == {
         "sd_model_checkpoint": "random-sd15-b",
@@ -454,10 +507,8 @@ def test_processed_shape_per_flavour(webui):
 
     p = processing.StableDiffusionProcessingTxt2Img(prompt="x")
     processed = processing.Processed(p, [], seed=3, info="info")
-    assert hasattr(processed, "extra_images") is (webui.flavour == "forge")
-    assert ("extra_images_list" in inspect.signature(processing.Processed).parameters) is (
-        webui.flavour == "forge"
-    )
+    assert hasattr(processed, "extra_images") is (webui.is_forge)
+    assert ("extra_images_list" in inspect.signature(processing.Processed).parameters) is (webui.is_forge)
     js = json.loads(processed.js())
     assert js["seed"] == 3 and js["version"] == processed.version and "sd_model_name" in js
 
@@ -532,10 +583,11 @@ def test_checkpoint_titles_gain_a_short_hash_on_load(webui):
     assert b.title == "random-sd15-b.safetensors"
     assert shared.list_checkpoint_tiles()[1] == "random-sd15-b.safetensors"
     txt2img(webui, width=8, height=8, steps=1, override_settings_texts=[])
-    if webui.flavour == "forge":
+    if webui.is_forge:
         from modules_forge import main_entry
 
-        assert main_entry.checkpoint_change("random-sd15-b.safetensors", save=False)
+        preset = {"preset": None} if webui.is_neo else {}
+        assert main_entry.checkpoint_change("random-sd15-b.safetensors", save=False, **preset)
     else:
         shared.opts.set("sd_model_checkpoint", "random-sd15-b.safetensors")
     txt2img(webui, width=8, height=8, steps=1)
@@ -543,7 +595,7 @@ def test_checkpoint_titles_gain_a_short_hash_on_load(webui):
     assert list(sd_models.checkpoints_list)[1] == b.title
     assert sd_models.checkpoint_aliases["random-sd15-b.safetensors"] is b  # old title still resolves
     tiles = sd_models.checkpoint_tiles()
-    assert tiles[1] == ("random-sd15-b.safetensors" if webui.flavour == "forge" else b.title)
+    assert tiles[1] == ("random-sd15-b.safetensors" if webui.is_forge else b.title)
 
 
 def test_closest_checkpoint_match(webui):
@@ -651,9 +703,7 @@ def test_unknown_checkpoint_override_is_dropped(webui):
         width=8,
         height=8,
         steps=1,
-        override_settings_texts=[
-            "Model: nonexistent" if webui.flavour == "forge" else "Model hash: nonexistent"
-        ],
+        override_settings_texts=["Model: nonexistent" if webui.is_forge else "Model hash: nonexistent"],
     )
     assert json.loads(res[1])["sd_model_name"] == "random-sd15-a"
     assert "nonexistent" not in str(shared.opts.sd_model_checkpoint)
@@ -806,14 +856,14 @@ def test_img2img_uses_the_flavours_canvas_format(webui):
     init = Image.new("RGB", (16, 16), "blue")
     mask_fg = Image.new("RGBA", (16, 16), (0, 0, 0, 0))
     mask_fg.paste((255, 255, 255, 255), (0, 0, 8, 8))
-    if webui.flavour == "forge":
+    if webui.is_forge:
         named = {"mode": 2, "init_img_with_mask": init, "init_img_with_mask_fg": mask_fg}
     else:
         named = {"mode": 2, "init_img_with_mask": {"image": init, "mask": mask_fg}}
     args = webui.generate_args("img2img", prompt="inpaint", width=16, height=16, steps=1, **named)
     shared.state.begin()
     try:
-        images, js, _, _ = webui.call("img2img", args)
+        images, js, _, _ = webui_double.forge_outputs(webui.call("img2img", args))
     finally:
         shared.state.end()
     info = json.loads(js)
@@ -847,7 +897,7 @@ def test_click_generate_does_the_gradio_bookkeeping(webui):
     from modules import progress, shared
 
     res = webui.click_generate("txt2img", width=8, height=8, steps=1, id_task="task(click)")
-    assert len(res) == 4 and "Time taken" in res[3]
+    assert len(res) == (5 if webui.is_neo else 4) and "Time taken" in res[-1]
     assert progress.current_task is None and "task(click)" in progress.finished_tasks
     assert progress.recorded_results[-1][0] == "task(click)"
     assert (shared.state.job, shared.state.job_count, shared.state.interrupted) == ("", 0, False)
@@ -1021,7 +1071,7 @@ def test_api_models_follow_the_processing_fields(webui):
     )
     assert {"prompt", "sampler_name", "override_settings", "script_args", "force_task_id"} <= fields
     assert "sd_model" not in fields and "outpath_samples" not in fields
-    assert ("distilled_cfg_scale" in fields) is (webui.flavour == "forge")
+    assert ("distilled_cfg_scale" in fields) is (webui.is_forge)
     img = models.StableDiffusionImg2ImgProcessingAPI(init_images=["abc"], denoising_strength=0.5)
     assert img.init_images == ["abc"] and img.include_init_images is False
 
@@ -1106,7 +1156,7 @@ def test_api_routes_and_main_thread_submission(webui, api):
     models_list = client.get("/sdapi/v1/sd-models").json()
     assert [m["model_name"] for m in models_list] == ["random-sd15-a", "random-sd15-b"]
     assert "x/y/z plot" in client.get("/sdapi/v1/scripts").json()["txt2img"]
-    if webui.flavour == "forge":
+    if webui.is_forge:
         from modules.api import models
         from modules_forge import main_thread
 

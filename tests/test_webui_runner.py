@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import webui_double
 from PIL import Image
 from webui_double import FakeRequest
 from webui_double.extensions import ADETAILER_DEFAULT_ARGS, ADetailerLike
@@ -197,7 +198,7 @@ def test_a_sparse_task_gets_the_ui_defaults_of_what_it_leaves_out(env, files, ta
 
 def test_a_queued_task_makes_the_same_image_as_generate(env, queue, files, wexec):
     named = {"prompt": "same cat", "seed": 4242, "width": 64, "height": 64, "steps": 3}
-    generated = env.click_generate("txt2img", **named)
+    generated = webui_double.forge_outputs(env.click_generate("txt2img", **named))
     task = queue_click(env, queue, files, **named)
     run_all(wexec)
     done = queue.get(task.id)
@@ -723,6 +724,52 @@ def test_forge_modules_captured_with_the_task_are_applied(forge_webui, queue, fi
         executor.close()
     assert queue.get(first.id).status is TaskStatus.DONE and queue.get(second.id).status is TaskStatus.DONE
     assert shared.opts.forge_additional_modules == []
+
+
+@pytest.fixture
+def neo(neo_webui, queue, files):
+    """Forge Neo with the params script, and an executor over the in-process runner."""
+    from task_scheduler.webui.runner import InProcessRunner
+
+    neo_webui.add_script(load_params_script())
+    executor = Executor(queue, InProcessRunner(files))
+    yield neo_webui, executor
+    executor.close()
+
+
+def test_neo_task_runs_under_the_preset_it_was_queued_with(neo, queue, files):
+    from modules import shared
+
+    env, executor = neo
+    new, _ = captured(env, files, prompt="xl", checkpoint="random-sd15-b.safetensors")
+    new.params["override_settings"] = {"forge_preset": "xl", "forge_unet_storage_dtype": "float8-e4m3fn"}
+    task = queue.enqueue(new)
+    plain = queue_click(env, queue, files, prompt="no preset stored")  # the HTTP API stores none
+    run_all(executor)
+    assert queue.get(task.id).status is TaskStatus.DONE, queue.get(task.id).error
+    assert queue.get(plain.id).status is TaskStatus.DONE, queue.get(plain.id).error
+    assert shared.opts.forge_preset == "xl"  # restored when the task ran, kept for the next one
+    assert shared.opts.forge_checkpoint_xl == "random-sd15-b.safetensors"  # as Neo's dropdown records it
+    assert shared.opts.forge_checkpoint_sd is None
+    assert shared.opts.forge_unet_storage_dtype_xl == "float8-e4m3fn"
+    assert env.model_loads == ["random-sd15-b.safetensors"]  # the dtype came with the first load
+
+
+def test_neo_results_keep_their_infotexts_and_a_video_models_video(neo, queue, files):
+    env, executor = neo
+    still = queue_click(env, queue, files, prompt="still", seed=11)
+    run_all(executor)
+    env.set_video_output(True)
+    moving = queue_click(env, queue, files, prompt="moving", seed=12)
+    run_all(executor)
+    done = queue.get(still.id)
+    assert done.status is TaskStatus.DONE, done.error
+    assert len(done.result.images) == 1 and Path(done.result.images[0]).is_file()
+    assert done.result.infotexts[0].startswith("still") and "Version: neo-2.26" in done.result.infotexts[0]
+    assert done.result.seeds == [11] and "video_path" not in done.result.info
+    video = queue.get(moving.id).result
+    assert video.infotexts[0].startswith("moving") and video.seeds == [12]
+    assert video.info["video_path"].endswith(".mp4") and Path(video.info["video_path"]).is_file()
 
 
 def test_a_missing_vae_fails_the_task_by_name(env, queue, files, wexec):

@@ -339,9 +339,16 @@ class WebUIState:
         from modules import shared
 
         if checkpoints.is_forge():
-            return {
+            selected = {
                 "forge_additional_modules": list(getattr(shared.opts, "forge_additional_modules", None) or [])
             }
+            preset = checkpoints.current_preset()
+            if preset is not None:  # Neo: the preset, and the storage dtype chosen beside the checkpoint
+                selected["forge_preset"] = preset
+                selected["forge_unet_storage_dtype"] = shared.opts.data.get(
+                    "forge_unet_storage_dtype", "Automatic"
+                )
+            return selected
         vae = getattr(shared.opts, "sd_vae", None)
         return {"sd_vae": vae} if vae else {}
 

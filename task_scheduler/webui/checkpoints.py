@@ -10,6 +10,13 @@ override-and-restore of Agent Scheduler reloads the user's model between every t
   the choice; the model loads lazily at the next generation, on Forge's main thread. Forge
   registers no ``onchange`` for the option, so this is safe while holding ``queue_lock``.
   ``sd_models.reload_model_weights`` is a no-op there and is never used.
+* Forge Neo: the same functions take the UI preset (``checkpoint_change(name, preset, ...)``,
+  ``modules_change(values, preset, ...)``, ``dtype_change(dtype, preset, ...)``) and also remember
+  the choice per preset (``forge_checkpoint_<preset>``, which Neo's UI restores when the user
+  switches to that preset). A task carries the preset it was queued under
+  (``override_settings.forge_preset``), which becomes the current one again when it runs, and
+  the storage dtype (``forge_unet_storage_dtype``, a reload when it changes). Arguments are passed
+  by name after looking at the signature, so Forge's functions are called as before.
 * A1111: ``opts.set("sd_model_checkpoint", ...)`` fires an ``onchange`` that takes ``queue_lock``
   (a deadlock for a caller already holding it), so the option is written directly and the
   weights are loaded with ``sd_models.reload_model_weights`` by the caller, inside the lock.
@@ -27,6 +34,7 @@ override-and-restore of Agent Scheduler reloads the user's model between every t
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import logging
 from typing import Any
 
@@ -36,7 +44,7 @@ log = logging.getLogger(__name__)
 
 #: ``override_settings`` keys that select models: applied as a permanent switch, never as a
 #: per-task override that the WebUI restores afterwards.
-MODEL_KEYS = ("sd_model_checkpoint", "forge_additional_modules")
+MODEL_KEYS = ("sd_model_checkpoint", "forge_additional_modules", "forge_preset", "forge_unet_storage_dtype")
 _VAE_DEFAULTS = ("", "Automatic", "None")
 
 
@@ -89,10 +97,47 @@ def current_name() -> str | None:
     return getattr(info, "name", None) if info is not None else None
 
 
-def switch(info: Any | None) -> bool:
+def takes_preset() -> bool:
+    """Forge Neo: its model switches take the UI preset (Forge's do not; A1111 has none)."""
+    if not is_forge():
+        return False
+    from modules_forge import main_entry
+
+    return "preset" in _parameters(main_entry.checkpoint_change)
+
+
+def current_preset() -> str | None:
+    """Neo's UI preset now (``sd``, ``xl``, ``flux``, ...); None on Forge and A1111."""
+    if not takes_preset():
+        return None
+    from modules import shared
+
+    preset = shared.opts.data.get("forge_preset")
+    return str(preset) if preset else None
+
+
+def select_preset(overrides: dict[str, Any]) -> str | None:
+    """Take the task's ``forge_preset`` out of ``overrides`` and make it Neo's current preset.
+
+    Returns the preset the switches of this task are recorded under (the task's, else the current
+    one); None where the WebUI has no presets (the key is dropped there). Call with
+    ``queue_lock`` held, before :func:`switch`.
+    """
+    wanted = overrides.pop("forge_preset", None)
+    if not takes_preset():
+        return None
+    from modules import shared
+
+    if wanted and str(wanted) != shared.opts.data.get("forge_preset"):
+        shared.opts.set("forge_preset", str(wanted))  # what Neo's preset dropdown does (no onchange)
+    return current_preset()
+
+
+def switch(info: Any | None, preset: str | None = None) -> bool:
     """Make ``info`` the checkpoint of the next generation; True when that meant a change.
 
-    Call with ``queue_lock`` held. On A1111 the weights load here, synchronously.
+    Call with ``queue_lock`` held. On A1111 the weights load here, synchronously. ``preset``
+    (Neo): the UI preset the choice is recorded for, as Neo's checkpoint dropdown does.
     """
     if info is None:
         return False
@@ -101,7 +146,8 @@ def switch(info: Any | None) -> bool:
     if is_forge():
         from modules_forge import main_entry
 
-        return bool(main_entry.checkpoint_change(info.name, save=False, refresh=True))
+        change = main_entry.checkpoint_change
+        return bool(change(info.name, save=False, refresh=True, **_preset_argument(change, preset)))
     loaded = _wait_for_webui_load()
     loaded_info = getattr(loaded, "sd_checkpoint_info", None)
     changed = shared.opts.data.get("sd_model_checkpoint") != info.title
@@ -130,20 +176,24 @@ def _wait_for_webui_load() -> Any | None:
     return get()
 
 
-def switch_modules(overrides: dict[str, Any]) -> bool:
+def switch_modules(overrides: dict[str, Any], preset: str | None = None) -> bool:
     """Select the VAE / text encoders a task names, permanently like its checkpoint.
 
     ``overrides`` is the task's ``override_settings``; the model keys are taken out of it and
     applied here, so the WebUI never restores (and reloads) them after the task. Forge:
     ``forge_additional_modules`` (module names or paths) and an explicit ``sd_vae`` go through
     ``main_entry.modules_change``. A1111: ``sd_vae`` is written to the option directly (its
-    ``onchange`` takes ``queue_lock``) and loaded with ``sd_vae.reload_vae_weights``. Call with
-    ``queue_lock`` held, after :func:`switch`.
+    ``onchange`` takes ``queue_lock``) and loaded with ``sd_vae.reload_vae_weights``. Neo: also
+    ``forge_unet_storage_dtype`` through ``main_entry.dtype_change``; every switch is recorded for
+    ``preset``. Call with ``queue_lock`` held, after :func:`switch`.
     """
     if not is_forge():
         overrides.pop("forge_additional_modules", None)
+        overrides.pop("forge_unet_storage_dtype", None)
         return _switch_a1111_vae(overrides)
     from modules_forge import main_entry
+
+    changed = _switch_dtype(overrides.pop("forge_unet_storage_dtype", None), preset)
 
     wanted: list[str] | None = None
     if "forge_additional_modules" in overrides:
@@ -153,7 +203,7 @@ def switch_modules(overrides: dict[str, Any]) -> bool:
     if vae is not None and str(vae) not in _VAE_DEFAULTS:
         wanted = (wanted or []) + [str(vae)]
     if wanted is None:
-        return False
+        return changed
     known = getattr(main_entry, "module_list", {}) or {}
     paths = []
     for item in wanted:
@@ -161,7 +211,31 @@ def switch_modules(overrides: dict[str, Any]) -> bool:
         if path not in known.values() and not _exists(path):
             raise MissingModule(item)
         paths.append(path)
-    return bool(main_entry.modules_change(paths, save=False, refresh=True))
+    change = main_entry.modules_change
+    return bool(change(paths, save=False, refresh=True, **_preset_argument(change, preset))) or changed
+
+
+def _switch_dtype(dtype: Any, preset: str | None) -> bool:
+    """Neo's "Diffusion in Low Bits" for the task (Forge: no ``dtype_change``; the value is dropped)."""
+    from modules import shared
+    from modules_forge import main_entry
+
+    change = getattr(main_entry, "dtype_change", None)
+    if not dtype or change is None or str(dtype) == shared.opts.data.get("forge_unet_storage_dtype"):
+        return False
+    return bool(change(str(dtype), save=False, refresh=True, **_preset_argument(change, preset)))
+
+
+def _parameters(function: Any) -> Any:
+    try:
+        return inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return {}
+
+
+def _preset_argument(function: Any, preset: str | None) -> dict[str, Any]:
+    """``{"preset": preset}`` for Neo's switches, nothing for Forge's (called by name either way)."""
+    return {"preset": preset} if "preset" in _parameters(function) else {}
 
 
 def _switch_a1111_vae(overrides: dict[str, Any]) -> bool:

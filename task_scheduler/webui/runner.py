@@ -355,9 +355,10 @@ class InProcessRunner:
                     # and before any work (no model load, no images)
                     state.interrupt()
                     return RunResult(interrupted=True, warnings=list(prepared.warnings))
-                if checkpoints.switch(prepared.checkpoint):
+                preset = checkpoints.select_preset(prepared.extras.override_settings)
+                if checkpoints.switch(prepared.checkpoint, preset):
                     self.model_switches += 1
-                if checkpoints.switch_modules(prepared.extras.override_settings):
+                if checkpoints.switch_modules(prepared.extras.override_settings, preset):
                     self.model_switches += 1
                 if not shared.opts.data.get("samples_save", True):
                     shared.opts.data["samples_save"] = forced_save = True
@@ -405,6 +406,8 @@ class InProcessRunner:
             outcome = main_thread.run_and_wait_result(_capturing, function, id_task, request, *values)
             if not isinstance(outcome, _Call):
                 error = getattr(main_thread, "last_exception", None)
+                if error is not None and not isinstance(error, BaseException):
+                    error = RuntimeError(str(error))  # Neo keeps "Type: message" (or "OOM")
                 return _Call(error=error or RuntimeError("Forge's main thread returned no result"))
             return outcome
         entry = getattr(module, tab)
@@ -511,10 +514,32 @@ def _seed_of(infotext: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _outputs(result: Any) -> tuple[list[Any], Any, str | None]:
+    """``(images, generation info JSON, video path)`` from the entry point's outputs.
+
+    Forge and A1111 return ``(images, js, info html, comments html)``. Neo returns
+    ``(gr.update(gallery), gr.update(video), js, info html, comments html)``: the images are the
+    gallery update's ``value``, the video (a video model's result, ``Processed.video_path``) the
+    visible video update's, and the generation info comes third.
+    """
+    if not isinstance(result, (list, tuple)) or not result:
+        return [], None, None
+    first = result[0]
+    if _is_update(first) and len(result) > 2:
+        gallery = first.get("value") if first.get("visible", True) else None
+        video = result[1] if _is_update(result[1]) else {}
+        video_path = video.get("value") if video.get("visible") else None
+        return list(gallery or []), result[2], str(video_path) if video_path else None
+    return list(first or []), result[1] if len(result) > 1 else None, None
+
+
+def _is_update(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("__type__") == "update"
+
+
 def _result_of(result: Any, saved: list[str]) -> TaskResult:
-    """Paths, infotexts and seeds from the entry point's ``(images, js, info html, comments)``."""
-    images = list(result[0] or []) if isinstance(result, (list, tuple)) and result else []
-    generation_info = result[1] if isinstance(result, (list, tuple)) and len(result) > 1 else None
+    """Paths, infotexts and seeds from the entry point's outputs (:func:`_outputs`)."""
+    images, generation_info, video_path = _outputs(result)
     try:
         info = json.loads(generation_info) if isinstance(generation_info, str) else {}
     except ValueError:
@@ -537,6 +562,8 @@ def _result_of(result: Any, saved: list[str]) -> TaskResult:
     from_infotexts = [_seed_of(text) for text in infotexts[first:]]
     if made and from_infotexts and None not in from_infotexts:
         seeds = [s for s in from_infotexts if s is not None]  # one per image, as the images say
+    if video_path:
+        info["video_path"] = os.path.abspath(video_path)
     return TaskResult(images=paths, infotexts=infotexts, seeds=seeds, info=info)
 
 

@@ -1,6 +1,7 @@
 """Fixtures for the browser tests: the demo app in a subprocess, headless Debian Chromium.
 
-The demo (``tests/demo_app.py``) runs the WebUI double of this stack's flavour (gradio 4: Forge,
+The demo (``tests/demo_app.py``) runs the WebUI double of this stack's flavour (the stack
+``tests/run`` names in ``$TASK_SCHEDULER_STACK``: forge, a1111 or neo; else gradio 4: Forge,
 gradio 3: A1111). Chromium is Debian's ``/usr/bin/chromium`` driven by the playwright package;
 ``playwright install`` is never needed. Screenshots go to ``tests/artifacts/`` (gitignored).
 """
@@ -34,9 +35,9 @@ API = "/task-scheduler/v1"
 
 
 def flavour() -> str:
-    import gradio
+    import webui_double
 
-    return "forge" if int(gradio.__version__.split(".")[0]) >= 4 else "a1111"
+    return webui_double.stack_flavour()
 
 
 def free_port() -> int:

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from .conftest import flavour
+
 pytestmark = pytest.mark.browser
 
 MARKUP = "<img src=x onerror=\"window.__xss = 1; alert('xss')\">"
@@ -173,6 +175,32 @@ def test_edit_a_prompt_with_inline_validation(page, api):
     assert task["params"]["prompt"] == "an edited dog" and task["params"]["steps"] == 7
     assert task["name"] == "renamed"
     assert "7 steps" in row(page, "an edited dog").inner_text()
+
+
+def test_edit_offers_forges_distilled_cfg_only_for_tasks_that_carry_it(page, api):
+    queue_three(page)
+    task = api.get("/queue").json()["pending"][1]
+    carried = "distilled_cfg_scale" in task["params"]
+    assert carried is (flavour() in ("forge", "neo"))  # A1111's txt2img has no such parameter
+    row(page, "second cat").locator(".tsq-edit-btn").click()
+    form = page.locator("form.tsq-edit")
+    form.locator(".tsq-field-prompt textarea").wait_for()
+    assert form.locator(".tsq-field-distilled_cfg_scale").count() == (1 if carried else 0)
+    assert form.locator(".tsq-field-hr_distilled_cfg").count() == (1 if carried else 0)
+    if not carried:
+        return
+    field = form.locator(".tsq-field-distilled_cfg_scale input")
+    assert float(field.input_value()) == task["params"]["distilled_cfg_scale"]
+    field.fill("-1")
+    form.locator(".tsq-save").click()
+    error = form.locator(".tsq-field-distilled_cfg_scale .tsq-field-error")
+    assert error.inner_text() == "Between 0 and 100."
+    field.fill("2.5")
+    form.locator(".tsq-field-hr_cfg input").fill("4")
+    form.locator(".tsq-save").click()
+    wait_for(lambda: page.locator("form.tsq-edit").count() == 0, what="the form to close")
+    edited = api.get(f"/tasks/{task['id']}").json()["params"]
+    assert (edited["distilled_cfg_scale"], edited["hr_cfg"]) == (2.5, 4)
 
 
 def test_run_now_runs_exactly_that_task_on_a_paused_queue(page, api):

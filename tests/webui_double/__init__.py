@@ -1,4 +1,4 @@
-"""A test double of the Stable Diffusion WebUI (Forge and A1111 flavours) for CI without torch/GPU.
+"""A test double of the Stable Diffusion WebUI (Forge, A1111 and Forge Neo flavours) for CI without torch/GPU.
 
 ``install(flavour, root)`` makes the fake ``modules`` (and, for Forge, ``modules_forge``) packages
 importable, configures the flavour, creates output/model folders and checkpoint files under
@@ -25,9 +25,21 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from webui_double import components, shim_config, ui_build
-from webui_double.shim_config import A1111, FLAVOURS, FORGE
+from webui_double.shim_config import A1111, FLAVOURS, FORGE, NEO
 
-__all__ = ["A1111", "DEFAULT_CHECKPOINTS", "FLAVOURS", "FORGE", "Env", "FakeRequest", "install", "installed"]
+__all__ = [
+    "A1111",
+    "DEFAULT_CHECKPOINTS",
+    "FLAVOURS",
+    "FORGE",
+    "NEO",
+    "Env",
+    "FakeRequest",
+    "forge_outputs",
+    "install",
+    "installed",
+    "stack_flavour",
+]
 
 HERE = pathlib.Path(__file__).resolve().parent
 FORGE_ONLY = HERE / "forge_only"
@@ -90,7 +102,12 @@ class Env:
 
     @property
     def is_forge(self) -> bool:
+        """Forge or Forge Neo."""
         return self._config.is_forge
+
+    @property
+    def is_neo(self) -> bool:
+        return self._config.is_neo
 
     @property
     def model_loads(self) -> list[str]:
@@ -135,6 +152,10 @@ class Env:
         self._config.fail_step = step if exc is not None else None
         self._config.fail_exc = exc
         self._config.fail_once = once
+
+    def set_video_output(self, on: bool) -> None:
+        """Neo: generations also write a video and set ``Processed.video_path`` (a Wan model's run)."""
+        self._config.video_output = bool(on)
 
     # -- scripts and UI -------------------------------------------------------------------------
 
@@ -446,11 +467,11 @@ def install(
     *,
     hold_start_load: bool = False,
 ) -> Env:
-    """Install the double for ``flavour`` ("forge" or "a1111") with all files under ``root``.
+    """Install the double for ``flavour`` ("forge", "a1111" or "neo") with all files under ``root``.
 
     A1111 loads the selected checkpoint in a start-up thread; ``install`` waits for it unless
     ``hold_start_load``: then that load stays in progress (``model_data.lock`` held,
-    ``sd_model`` None) until ``env.finish_start_load()``. Forge loads nothing at start.
+    ``sd_model`` None) until ``env.finish_start_load()``. Forge and Neo load nothing at start.
     """
     global _current
     if flavour not in FLAVOURS:
@@ -470,7 +491,7 @@ def install(
         _write_checkpoint(root / "models" / "Stable-diffusion" / name, name)
 
     sys.path.insert(0, str(HERE))
-    if flavour == FORGE:
+    if config.is_forge:
         sys.path.insert(0, str(FORGE_ONLY))
     import importlib
 
@@ -503,6 +524,27 @@ def installed(
         yield env
     finally:
         env.uninstall()
+
+
+def stack_flavour() -> str:
+    """The flavour of the WebUI whose packages this test run has: ``$TASK_SCHEDULER_STACK``
+    (``tests/run`` sets it to forge, a1111 or neo), else by gradio's major version (4: Forge)."""
+    stack = os.environ.get("TASK_SCHEDULER_STACK", "")
+    if stack in FLAVOURS:
+        return stack
+    import gradio
+
+    return FORGE if int(gradio.__version__.split(".")[0]) >= 4 else A1111
+
+
+def forge_outputs(result: Any) -> Any:
+    """Generate's outputs as Forge / A1111 return them, ``(images, generation_info_js, info_html,
+    comments_html)``, whatever the flavour: Neo's five outputs start with two ``gr.update`` dicts
+    (gallery, video), which become the gallery's images. Tests only; None stays None."""
+    if not isinstance(result, tuple) or len(result) != 5 or not isinstance(result[0], dict):
+        return result
+    gallery = result[0].get("value")
+    return (list(gallery) if gallery is not None else [], *result[2:])
 
 
 def current() -> Env | None:

@@ -1,5 +1,5 @@
 """pytest fixtures for the WebUI double; import them into a conftest or test module with
-``from webui_double.fixtures import webui, forge_webui, a1111_webui  # noqa: F401``.
+``from webui_double.fixtures import webui, forge_webui, a1111_webui, neo_webui  # noqa: F401``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import webui_double
 
 @pytest.fixture(params=list(webui_double.FLAVOURS), ids=list(webui_double.FLAVOURS))
 def webui(request, tmp_path) -> Iterator[webui_double.Env]:
-    """An installed double, once per flavour ("forge", "a1111"); root = tmp_path."""
+    """An installed double, once per flavour ("forge", "a1111", "neo"); root = tmp_path."""
     with webui_double.installed(request.param, tmp_path) as env:
         yield env
 
@@ -27,4 +27,10 @@ def forge_webui(tmp_path) -> Iterator[webui_double.Env]:
 @pytest.fixture
 def a1111_webui(tmp_path) -> Iterator[webui_double.Env]:
     with webui_double.installed(webui_double.A1111, tmp_path) as env:
+        yield env
+
+
+@pytest.fixture
+def neo_webui(tmp_path) -> Iterator[webui_double.Env]:
+    with webui_double.installed(webui_double.NEO, tmp_path) as env:
         yield env

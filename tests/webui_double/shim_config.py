@@ -12,9 +12,12 @@ import threading
 
 FORGE = "forge"
 A1111 = "a1111"
-FLAVOURS = (FORGE, A1111)
+NEO = "neo"
+FLAVOURS = (FORGE, A1111, NEO)
+#: Forge's family: ``modules_forge`` exists, Generate runs on Forge's main thread.
+FORGE_FAMILY = (FORGE, NEO)
 
-VERSIONS = {FORGE: "f2.0.1v1.10.1-1.10.1", A1111: "v1.10.1"}
+VERSIONS = {FORGE: "f2.0.1v1.10.1-1.10.1", A1111: "v1.10.1", NEO: "neo-2.26"}
 
 
 @dataclasses.dataclass
@@ -37,6 +40,7 @@ class ShimConfig:
     fail_step: int | None = None
     fail_exc: BaseException | None = None
     fail_once: bool = False
+    video_output: bool = False
     model_loads: list[str] = dataclasses.field(default_factory=list)
     generations: list[Generation] = dataclasses.field(default_factory=list)
     main_thread: threading.Thread | None = None
@@ -46,7 +50,12 @@ class ShimConfig:
 
     @property
     def is_forge(self) -> bool:
-        return self.flavour == FORGE
+        """Forge or Forge Neo (both have ``modules_forge``)."""
+        return self.flavour in FORGE_FAMILY
+
+    @property
+    def is_neo(self) -> bool:
+        return self.flavour == NEO
 
     @property
     def version(self) -> str:

@@ -80,10 +80,13 @@ def wrap_gradio_call_no_job(func, extra_outputs=None, add_stats=False, name=None
         except Exception as e:
             error = e
         if error is not None:
-            errors.display(error, f"{name or func.__name__}")
+            if isinstance(error, str):  # Neo's main thread keeps "Type: message" (or "OOM")
+                message = html.escape(error)
+            else:
+                errors.display(error, f"{name or func.__name__}")
+                message = html.escape(f"{type(error).__name__}: {error}")
             if extra_outputs_array is None:
                 extra_outputs_array = [None, ""]
-            message = html.escape(f"{type(error).__name__}: {error}")
             res = list(extra_outputs_array) + [f"<div class='error'>{message}</div>"]
         if add_stats and res is not None:
             res = list(res)

@@ -2,7 +2,8 @@
 
 Forge canvases arrive as background/foreground PIL images (``sketch`` + ``sketch_fg`` …; the inpaint
 mask is the foreground's alpha); A1111 inpaint arrives as ``{"image": PIL, "mask": PIL}``.
-Mode 5 (batch from a directory) is not emulated: it returns an empty result.
+Mode 5 (batch from a directory) is not emulated: it returns an empty result. Neo returns its five
+outputs (gallery and video ``gr.update`` dicts first), as ``modules.txt2img`` describes.
 """
 
 from contextlib import closing
@@ -170,6 +171,15 @@ def _run(
         print(generation_info_js)
     if opts.do_not_show_images:
         processed.images = []
+    if shim_config.current.is_neo:
+        from modules.txt2img import neo_outputs
+
+        return (
+            *neo_outputs(processed),
+            generation_info_js,
+            plaintext_to_html(processed.info),
+            plaintext_to_html(processed.comments, classname="comments"),
+        )
     output = processed.images + processed.extra_images if FORGE else processed.images
     return (
         output,

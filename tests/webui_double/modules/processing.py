@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import random
 import threading
 import time
@@ -364,6 +365,8 @@ def _processed_init(
     comments,
 ):
     self.images = images_list
+    if shim_config.current.is_neo:
+        self.video_path = None  # Neo: set by process_images when a video model made a video
     self.prompt = p.prompt
     self.negative_prompt = p.negative_prompt
     self.seed = seed
@@ -650,6 +653,20 @@ def process_images(p: StableDiffusionProcessing) -> Processed:
     return res
 
 
+def _shim_save_video(p, infotext: str) -> str | None:
+    """Neo with ``env.set_video_output(True)``: the frames also become a video file
+    (``outputs/videos/NNNNN-<seed>.mp4``, fake bytes), as a Wan model's run does."""
+    if not shim_config.current.video_output:
+        return None
+    folder = os.path.join(str(shim_config.current.root), "outputs", "videos")
+    os.makedirs(folder, exist_ok=True)
+    number = len([n for n in os.listdir(folder) if n.endswith(".mp4")])
+    path = os.path.join(folder, f"{number:05}-{p.all_seeds[0]}.mp4")
+    with open(path, "wb") as handle:
+        handle.write(b"fake mp4 " + infotext.encode())
+    return path
+
+
 def _shim_checkpoint_name() -> str | None:
     info = getattr(shared.sd_model, "sd_checkpoint_info", None)
     return info.name if info is not None else None
@@ -867,6 +884,8 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
         index_of_first_image=index_of_first_image,
         infotexts=infotexts,
     )
+    if shim_config.current.is_neo:
+        res.video_path = _shim_save_video(p, infotexts[0] if infotexts else "")
     if p.scripts is not None:
         p.scripts.postprocess(p, res)
 

@@ -193,6 +193,22 @@ if FORGE:
         )
     )
 
+#: Neo's ``modules_forge.presets.PresetArch`` names (the "UI Preset" dropdown)
+NEO_PRESETS = ("sd", "xl", "flux", "klein", "qwen", "lumina", "zit", "wan", "anima", "ernie", "pid", "krea")
+
+if shim_config.current.is_neo:
+    for _preset in NEO_PRESETS:  # Neo remembers the model choice per preset
+        options_templates.update(
+            options_section(
+                (f"ui_{_preset}", _preset.upper(), "presets"),
+                {
+                    f"forge_checkpoint_{_preset}": OptionInfo(None, "Model checkpoint"),
+                    f"forge_additional_modules_{_preset}": OptionInfo([], "Additional modules"),
+                    f"forge_unet_storage_dtype_{_preset}": OptionInfo("Automatic", "UNet storage dtype"),
+                },
+            )
+        )
+
 restricted_opts = {
     "samples_filename_pattern",
     "directories_filename_pattern",

@@ -1,7 +1,10 @@
 """txt2img entry points with the active flavour's exact signatures, as ``modules.txt2img``.
 
 Forge: ``txt2img`` = ``main_thread.run_and_wait_result(txt2img_function, ...)`` (exceptions are
-swallowed into ``None``). A1111: ``txt2img`` runs in the calling thread. Neither takes ``queue_lock``.
+swallowed into ``None``). Neo: the same signatures as Forge, but ``txt2img_function`` returns five
+outputs, ``(gr.update(gallery), gr.update(video), generation_info_js, info_html, comments_html)``:
+the images are the gallery update's ``value`` and the generation info is the *third* item.
+A1111: ``txt2img`` runs in the calling thread. Neither takes ``queue_lock``.
 """
 
 from contextlib import closing
@@ -15,6 +18,22 @@ from modules.ui_common import plaintext_to_html
 from webui_double import shim_config
 
 FORGE = shim_config.current.is_forge
+NEO = shim_config.current.is_neo
+
+
+def _update(**kwargs):
+    """What gradio 4's ``gr.update(...)`` returns."""
+    return {"__type__": "update", **kwargs}
+
+
+def neo_outputs(processed):
+    """Neo's gallery and video outputs: two ``gr.update`` dicts, one of them hidden."""
+    if processed.video_path is None:
+        return (
+            _update(value=processed.images + processed.extra_images, visible=True),
+            _update(value=None, visible=False),
+        )
+    return _update(value=None, visible=False), _update(value=processed.video_path, visible=True)
 
 
 def _create(
@@ -161,6 +180,13 @@ if FORGE:
             print(generation_info_js)
         if opts.do_not_show_images:
             processed.images = []
+        if NEO:
+            return (
+                *neo_outputs(processed),
+                generation_info_js,
+                plaintext_to_html(processed.info),
+                plaintext_to_html(processed.comments, classname="comments"),
+            )
         return (
             processed.images + processed.extra_images,
             generation_info_js,

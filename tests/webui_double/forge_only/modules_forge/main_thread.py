@@ -2,7 +2,8 @@
 
 ``run_and_wait_result`` queues a call for the single loop thread (FIFO, one at a time), blocks until
 it finished and returns its result; if it raised, the traceback is printed, ``last_exception`` is
-set and the caller gets ``None``. The harness runs ``loop()`` in a daemon thread named
+set (Forge: the exception; Neo: the string ``"Type: message"``, or ``"OOM"``) and the caller gets
+``None``. The harness runs ``loop()`` in a daemon thread named
 ``"shim-main-thread"`` (the real one owns the process main thread, which pytest needs).
 Unlike Forge, calling ``run_and_wait_result`` from the loop thread itself raises RuntimeError
 instead of deadlocking silently.
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import threading
 import traceback
+
+from webui_double import shim_config
 
 lock = threading.Lock()
 last_id = 0
@@ -43,7 +46,11 @@ class Task:
             traceback.print_exc()
             print(e)
             self.exception = e
-            last_exception = e
+            # Neo keeps a string ("OOM" for out of memory), Forge the exception itself
+            if shim_config.current.is_neo:
+                last_exception = "OOM" if "out of memory" in str(e).lower() else f"{type(e).__name__}: {e}"
+            else:
+                last_exception = e
 
 
 def loop() -> None:
