@@ -65,6 +65,20 @@ def test_webui_routes_pass_through(server):
         assert (proxied.status_code, proxied.content) == (direct.status_code, direct.content), path
 
 
+def test_a_passed_through_generation_carries_via_and_a_queued_answer_does_not(server):
+    client, _standalone = server
+    request = {"prompt": "via check", "seed": 9, "steps": 2, "width": 64, "height": 64}
+    direct = httpx.post(URL + "/sdapi/v1/txt2img", json=request, timeout=300)
+    proxied = client.post("/sdapi/v1/txt2img", json=request, timeout=300)
+    assert proxied.status_code == direct.status_code == 200
+    assert proxied.headers.get_list("via") == ["1.1 task-scheduler"] and "via" not in direct.headers
+    # the body as the WebUI wrote it: the same images, byte for byte (only the job's timestamp moves)
+    assert proxied.json()["images"] == direct.json()["images"]
+    assert len(proxied.content) == len(direct.content)
+    queued = client.post(f"{API}/queue/txt2img", json=body(9, None))
+    assert queued.status_code == 201 and "via" not in queued.headers
+
+
 def test_checkpoints_switch_through_options_and_load_once_per_run(server):
     client, standalone = server
     models = [c.model_name for c in standalone.pool.backends[0].runner.checkpoints]
