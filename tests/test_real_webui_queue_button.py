@@ -345,6 +345,37 @@ def test_inpaint_with_a_drawn_mask_makes_the_generate_image(page, api, tmp_path)
     assert page.errors == []
 
 
+def test_xyz_plot_from_the_queue_button_makes_the_generate_grid(page, api):
+    """The Script dropdown set to X/Y/Z plot (X: Seed 1, 2): the queued task runs the script, and
+    its grid is Generate's grid, pixel for pixel."""
+    set_field(page, "txt2img_prompt", "queue button xyz")
+    for elem_id, value in (("seed", 3), ("width", 64), ("height", 64), ("steps", 2)):
+        set_field(page, f"txt2img_{elem_id}", value)
+    script = page.locator("#tab_txt2img #script_list input").first
+    script.click()
+    script.fill("X/Y/Z plot")
+    page.keyboard.press("Enter")
+    values = page.locator("#script_txt2img_xyz_plot_x_values textarea").first
+    values.wait_for(state="visible")
+    assert page.locator("#script_txt2img_xyz_plot_x_type input").first.input_value() == "Seed"
+    values.fill("1, 2")
+    values.press("Tab")
+    answer = click_queue(page, api, "txt2img")
+    task = api.get(f"/tasks/{answer['task_ids'][0]}").json()
+    assert task["script_name"] == "X/Y/Z plot"
+    assert "1, 2" in task["script_args"]["X/Y/Z plot"]
+
+    done = run_task(api, task["id"])
+    assert sorted(done["result"]["seeds"]) == [1, 2]
+    grid = Image.open(io.BytesIO(generate(page, "txt2img")))
+    assert grid.width >= 128 and grid.height >= 64  # two 64x64 images side by side (and a legend)
+    queued = [
+        Image.open(io.BytesIO(result_bytes(api, task["id"], i))) for i in range(len(done["result"]["images"]))
+    ]
+    assert [pixels(q) for q in queued if q.size == grid.size] == [pixels(grid)]
+    assert page.errors == []
+
+
 def test_queue_with_all_checkpoints_makes_one_task_per_checkpoint(page, api):
     set_field(page, "txt2img_prompt", "every checkpoint")
     models = api.get("/checkpoints").json()

@@ -755,6 +755,24 @@ def test_neo_task_runs_under_the_preset_it_was_queued_with(neo, queue, files):
     assert env.model_loads == ["random-sd15-b.safetensors"]  # the dtype came with the first load
 
 
+def test_neo_keys_are_dropped_where_the_webui_has_no_presets(env, queue, files, wexec):
+    """A Neo task moved to Forge or A1111 (an export, an API body) runs; the keys change nothing."""
+    from modules import shared
+
+    before = dict(shared.opts.data)
+    new, _ = captured(env, files, prompt="from neo", width=64, height=64, steps=2)
+    new.params["override_settings"] = {"forge_preset": "xl", "forge_unet_storage_dtype": "float8-e4m3fn"}
+    task = queue.enqueue(new)
+    run_all(wexec)
+    done = queue.get(task.id)
+    assert done.status is TaskStatus.DONE, done.error
+    if env.is_neo:
+        assert (shared.opts.forge_preset, shared.opts.forge_unet_storage_dtype) == ("xl", "float8-e4m3fn")
+    else:
+        for key in ("forge_preset", "forge_unet_storage_dtype"):
+            assert shared.opts.data.get(key) == before.get(key)
+
+
 def test_neo_results_keep_their_infotexts_and_a_video_models_video(neo, queue, files):
     env, executor = neo
     still = queue_click(env, queue, files, prompt="still", seed=11)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -11,9 +12,20 @@ import pytest
 import webui_double
 
 
-@pytest.fixture(params=list(webui_double.FLAVOURS), ids=list(webui_double.FLAVOURS))
+def _flavours() -> list[str]:
+    """The stack's own flavour when ``tests/run`` names the stack (``$TASK_SCHEDULER_STACK``): a
+    WebUI only ever runs on its own packages, so Forge's double on A1111's gradio 3 tests nothing
+    real. Every flavour when pytest runs without it."""
+    stack = os.environ.get("TASK_SCHEDULER_STACK", "")
+    return [stack] if stack in webui_double.FLAVOURS else list(webui_double.FLAVOURS)
+
+
+FLAVOURS_HERE = _flavours()
+
+
+@pytest.fixture(params=FLAVOURS_HERE, ids=FLAVOURS_HERE)
 def webui(request, tmp_path) -> Iterator[webui_double.Env]:
-    """An installed double, once per flavour ("forge", "a1111", "neo"); root = tmp_path."""
+    """An installed double, once per flavour of this run (:func:`_flavours`); root = tmp_path."""
     with webui_double.installed(request.param, tmp_path) as env:
         yield env
 
