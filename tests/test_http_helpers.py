@@ -68,7 +68,10 @@ class FakeWebUI:
 
 
 def make_app(services: ApiServices) -> FastAPI:
-    app = FastAPI()
+    """Both routers on an app that answers like the WebUI's (gradio's ``App``: ORJSON responses)."""
+    from gradio.routes import ORJSONResponse
+
+    app = FastAPI(default_response_class=ORJSONResponse)
     app.include_router(make_router(services))
     app.include_router(make_compat_router(services))
     return app
