@@ -102,6 +102,8 @@ function size(task) {
 }
 
 function title(task) {
+    // a stored row the server cannot show: its id and why, so it can be found and deleted
+    if (task.damaged) return "Damaged task " + task.id.slice(0, 8) + ": " + preview(task.damaged, 80);
     return task.name || preview(task.params && task.params.prompt, 60) || task.id.slice(0, 8);
 }
 

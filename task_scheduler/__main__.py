@@ -41,6 +41,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--api-auth", metavar="USER:PASS", help="require HTTP Basic credentials (comma-separated pairs)"
     )
+    serve.add_argument(
+        "--allow-private-callbacks",
+        action="store_true",
+        help="let a task's callback_url reach loopback and private addresses (127.0.0.1, 192.168.x.x, "
+        "...), for a receiver of your own; refused by default",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return main
 
@@ -61,6 +67,7 @@ def serve(args: argparse.Namespace) -> int:
         config.results_dir = Path(args.results).expanduser().resolve()
     if args.api_auth:
         config.api_auth = [args.api_auth]
+    config.allow_private_callbacks = args.allow_private_callbacks
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -410,7 +410,7 @@ def queue_followups(
             user=user,
         )
     except BaseException:
-        _forget_unused(jobs, files, refs)
+        jobs.queue.forget_files(refs)
         raise
 
 
@@ -427,18 +427,6 @@ def followup_overrides(spec: FollowUp) -> dict[str, Any]:
     if spec.params:
         data["params"] = spec.params
     return data
-
-
-def _forget_unused(jobs: Jobs, files: FileStore, refs: list[str]) -> None:
-    """Init images written for a follow-up that was then refused: delete those no task uses."""
-    files.release(refs)
-    with jobs.store.read() as conn:
-        unused = [
-            ref
-            for ref in refs
-            if conn.execute("SELECT 1 FROM task_file WHERE ref = ? LIMIT 1", (ref,)).fetchone() is None
-        ]
-    files.delete(unused)
 
 
 __all__ = [

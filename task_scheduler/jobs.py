@@ -508,7 +508,8 @@ class Jobs:
         marks = ", ".join("?" for _ in by_id)
         rows = conn.execute(
             "SELECT id, job_id, status, requeued_from, "
-            "coalesce(json_array_length(result, '$.images'), 0) AS images "
+            "coalesce(CASE WHEN json_valid(result) THEN json_array_length(result, '$.images') END, 0) "
+            "AS images "
             f"FROM task WHERE job_id IN ({marks})",
             list(by_id),
         ).fetchall()

@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import InvalidTransition, StoreUnavailable, TaskNotFound
 from .migrations import migrate
-from .task import Task, TaskResult, TaskStatus, allowed_sources, checkpoint_key
+from .task import Task, TaskResult, TaskStatus, allowed_sources, checkpoint_key, damaged_task
 
 #: Columns a caller may write through :meth:`Store.update_fields`; ``status`` is deliberately absent.
 UPDATABLE = frozenset(
@@ -388,6 +388,18 @@ def _assignments(fields: dict[str, Any]) -> tuple[list[str], list[Any]]:
 
 
 def row_to_task(row: sqlite3.Row) -> Task:
+    """The row as a task; a row that cannot be read becomes a damaged task naming why."""
+    try:
+        task = _read_row(row)
+        shapes = ((task.params, dict), (task.script_args, dict), (task.warnings, list), (task.name, str))
+        if not all(isinstance(value, kind) for value, kind in shapes):
+            raise ValueError("params, script_args, warnings or name have the wrong type")
+        return task
+    except Exception as exc:  # any column may hold anything: it was written outside this code
+        return damaged_task(row, f"the stored task cannot be read ({type(exc).__name__}: {exc})"[:500])
+
+
+def _read_row(row: sqlite3.Row) -> Task:
     return Task(
         id=row["id"],
         kind=row["kind"],

@@ -44,6 +44,7 @@ from typing import Any
 
 from .errors import InvalidTaskData
 from .task import MAX_NAME_LENGTH, NewTask, checkpoint_key
+from .values import escape_plain
 
 DEFAULT_MAX_TASKS = 1000
 MAX_SEED = 2**32 - 1
@@ -73,13 +74,14 @@ _ALIASES = {
 #: the order axes are applied in, whatever order they were given in (the prompt first, then edits of it)
 _APPLY_ORDER = {"prompt": 0, "prompt_sr": 1, "lora": 2}
 _TAGS = ("$image", "$ndarray", "$file", "$dataclass")
+_FILE_TAGS = ("$image", "$ndarray", "$file")
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
 _RANGE = re.compile(
     rf"^\s*(?P<a>{_NUMBER})\s*-\s*(?P<b>{_NUMBER})\s*"
     rf"(?:\(\s*(?P<step>{_NUMBER})\s*\)|\[\s*(?P<count>\d+)\s*\])?\s*$"
 )
-_SIZE = re.compile(r"^\s*(\d+)\s*[xX×*]\s*(\d+)\s*$")
+_SIZE = re.compile(r"^\s*(\d{1,9})\s*[xX×*]\s*(\d{1,9})\s*$")
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_ .\-/]+)?$")
 
 
@@ -220,8 +222,10 @@ def _parse_axis(item: Any, where: str, choices: Choices, cap: int, rng: random.R
             )
         axis.values = list(raw) if isinstance(raw, list) else [_json_or_text(v) for v in _split(raw, at)]
         for v in axis.values:
-            if isinstance(v, dict) and any(tag in v for tag in _TAGS):
+            if isinstance(v, dict) and any(tag in v for tag in _FILE_TAGS):
                 raise InvalidTaskData(at, "files cannot be swept")
+        # typed or sent values are data: an object with "$" keys stays that object (values.py)
+        axis.values = [escape_plain(v) for v in axis.values]
     if not axis.values:
         raise InvalidTaskData(at, "give at least one value")
     _check_cap(len(axis.values), cap, at)
@@ -264,6 +268,8 @@ def _numbers(raw: Any, at: str, cap: int, *, integer: bool = False) -> list[floa
         if isinstance(item, bool):
             raise InvalidTaskData(at, f"{item!r} is not a number")
         if isinstance(item, (int, float)):
+            if isinstance(item, int) and abs(item) > MAX_NUMBER:
+                raise InvalidTaskData(at, "numbers must be at most 2^53 in size")
             out.append(item)
         elif isinstance(item, str):
             out.extend(_number_item(item, at, cap, integer))
@@ -293,10 +299,19 @@ def _number_item(text: str, at: str, cap: int, integer: bool) -> list[float]:
         pass
     match = _RANGE.match(text)
     if not match:
-        raise InvalidTaskData(at, f"{text!r} is not a number or a range like 1-10, 1-10 (+2) or 0.2-0.8 [4]")
-    a, b = _num(match["a"]), _num(match["b"])
-    if match["count"] is not None:
-        n = int(match["count"])
+        raise InvalidTaskData(
+            at, f"{text[:40]!r} is not a number or a range like 1-10, 1-10 (+2) or 0.2-0.8 [4]"
+        )
+    try:
+        a, b = _num(match["a"]), _num(match["b"])
+        step_given = _num(match["step"]) if match["step"] is not None else None
+        count = int(match["count"]) if match["count"] is not None and len(match["count"]) < 10 else None
+    except ValueError:
+        raise InvalidTaskData(at, f"{text[:40]!r}: a number is too large or not finite") from None
+    if match["count"] is not None and count is None:
+        raise InvalidTaskData(at, f"{text[:40]!r}: the count is too large")
+    if count is not None:
+        n = count
         _check_cap(n, cap, at)
         if n < 1:
             raise InvalidTaskData(at, f"{text!r}: the count must be at least 1")
@@ -304,7 +319,7 @@ def _number_item(text: str, at: str, cap: int, integer: bool) -> list[float]:
             return [a]
         values = [a + (b - a) * i / (n - 1) for i in range(n)]
         return [round(v) for v in values] if integer else [round(v, 6) for v in values]
-    step = _num(match["step"]) if match["step"] is not None else (1 if b >= a else -1)
+    step = step_given if step_given is not None else (1 if b >= a else -1)
     if step == 0 or (b - a) * step < 0:
         raise InvalidTaskData(at, f"{text!r}: the step never reaches the end")
     n = math.floor((b - a) / step + 1e-9) + 1
@@ -315,9 +330,23 @@ def _number_item(text: str, at: str, cap: int, integer: bool) -> list[float]:
     return [round(v, 6) for v in values]
 
 
+#: largest magnitude a sweep number may have: beyond it no parameter means anything, and a
+#: 400-digit value used to overflow float conversions into a 500
+MAX_NUMBER = 2**53
+
+
 def _num(text: str) -> float:
-    value = float(text)
-    return int(value) if re.fullmatch(r"[+-]?\d+", text.strip()) else value
+    """A number from text; ValueError for what is not one, or is not finite, or is too large."""
+    text = text.strip()
+    if len(text) > 64:
+        raise ValueError(text[:20])
+    if re.fullmatch(r"[+-]?\d+", text):
+        number: float = int(text)
+    else:
+        number = float(text)
+    if not math.isfinite(number) or abs(number) > MAX_NUMBER:
+        raise ValueError(text)
+    return number
 
 
 def _check_cap(count: int, cap: int, at: str = "axes") -> None:

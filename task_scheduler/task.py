@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .gate import check_task
+
 
 class TaskStatus(str, Enum):
     PENDING = "pending"
@@ -129,6 +131,8 @@ class Task:
     user: str | None = None
     callback_url: str | None = None
     requeued_from: str | None = None
+    #: why the stored row could not be read (listed as damaged, never run); None for a sound row
+    damaged: str | None = None
 
     @property
     def prompt(self) -> str:
@@ -138,6 +142,40 @@ class Task:
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED
+
+
+def damaged_task(row: Any, reason: str) -> Task:
+    """What a row that cannot be read becomes: its id and what is readable, and why.
+
+    One bad row (written by hand, an old bug, a damaged page) must not fail every listing it is
+    in; it is shown as damaged with its id and the reason, and can be deleted like any task.
+    """
+
+    def get(key: str, kind: type, default: Any) -> Any:
+        try:
+            value = row[key]
+        except (IndexError, KeyError):
+            return default
+        return value if isinstance(value, kind) and not isinstance(value, bool) else default
+
+    try:
+        status = TaskStatus(row["status"])
+    except (ValueError, KeyError, IndexError):
+        status = TaskStatus.FAILED
+    return Task(
+        id=str(row["id"]),
+        kind=get("kind", str, "unknown"),
+        params={},
+        status=status,
+        name=get("name", str, ""),
+        priority=get("priority", int, 0),
+        position=float(get("position", (int, float), 0.0)),
+        job_id=get("job_id", str, None),
+        created_at=float(get("created_at", (int, float), 0.0)),
+        updated_at=float(get("updated_at", (int, float), 0.0)),
+        error=reason,
+        damaged=reason,
+    )
 
 
 @dataclass
@@ -181,6 +219,7 @@ def validate_new_task(new: NewTask) -> NewTask:
         raise InvalidTaskData("source", "must be 'ui' or 'api'")
     if isinstance(new.priority, bool) or not isinstance(new.priority, int):
         raise InvalidTaskData("priority", "must be an integer")
+    check_task(new.params, new.script_args, new.priority)
     for label, value in (("params", new.params), ("script_args", new.script_args)):
         ensure_json(label, value)
     if not isinstance(new.files, list) or not all(isinstance(ref, str) for ref in new.files):

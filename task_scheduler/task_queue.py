@@ -387,12 +387,31 @@ class TaskQueue:
                         chosen = row[0] if row else None
             else:
                 chosen = self._pick(conn, prefer, skip)
-            if chosen is None:
-                return None
-            now = self.store.clock()
-            self.store.transition(conn, chosen, TaskStatus.RUNNING, started_at=now, finished_at=None)
-            conn.execute("UPDATE task SET attempts = attempts + 1 WHERE id = ?", (chosen,))
-            task = self.store.fetch(conn, chosen)
+            failed: list[Task] = []
+            task: Task | None = None
+            while chosen is not None:
+                now = self.store.clock()
+                self.store.transition(conn, chosen, TaskStatus.RUNNING, started_at=now, finished_at=None)
+                conn.execute("UPDATE task SET attempts = attempts + 1 WHERE id = ?", (chosen,))
+                task = self.store.fetch(conn, chosen)
+                if task.damaged is None:
+                    break
+                # a row that cannot be read is never run: it fails with the reason; the queue goes on
+                self.store.transition(
+                    conn,
+                    chosen,
+                    TaskStatus.FAILED,
+                    only_from=[TaskStatus.RUNNING],
+                    finished_at=self.store.clock(),
+                    error=task.damaged,
+                )
+                failed.append(replace(task, status=TaskStatus.FAILED))
+                task = None
+                chosen = None if paused else self._pick(conn, prefer, skip)
+        for damaged in failed:
+            self._emit("finished", damaged)
+        if task is None:
+            return None
         self._emit("started", task)
         return task
 
@@ -688,6 +707,13 @@ class TaskQueue:
         if ids:
             self._emit("cleared", None)
         return len(ids)
+
+    def forget_files(self, refs: list[str]) -> None:
+        """Files written for a task that was then refused: release their holds, delete the unused."""
+        if self.files is None or not refs:
+            return
+        self.files.release(refs)
+        self.delete_unused_files(refs)
 
     def delete_unused_files(self, refs: list[str]) -> None:
         """Unlink files whose last user (task or saved task) is gone, checking again under the lock.

@@ -40,6 +40,27 @@ TAGS = (
 _PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"}
 
 
+#: tags that only the Queue button's capture may produce: decoding them builds objects or paths
+OBJECT_TAGS = ("$path", "$dataclass", "$enum")
+
+
+def escape_plain(value: Any) -> Any:
+    """A client's plain JSON in stored form: an object with ``$`` keys is kept as an object.
+
+    Values that come through the API are data, never tags: ``{"$path": "/etc/passwd"}`` sent as
+    a script argument reaches the script as that very dict, as it would through the WebUI's own
+    API, instead of being decoded into a server path (or a dataclass, or an enum) when it runs.
+    """
+    if isinstance(value, list):
+        return [escape_plain(item) for item in value]
+    if isinstance(value, dict):
+        inner = {key: escape_plain(item) for key, item in value.items()}
+        if any(isinstance(key, str) and key.startswith("$") for key in value):
+            return {"$dict": inner}
+        return inner
+    return value
+
+
 class UnsupportedValue(TypeError):
     """A value that cannot be stored faithfully; ``where`` names the parameter or script."""
 

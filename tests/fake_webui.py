@@ -56,6 +56,8 @@ class FakeWebUI:
             "img2img": ["extra options", "x/y/z plot"],
         }
         self.calls: list[tuple[str, str, Any]] = []
+        #: the Authorization header of each request (None when absent), in order
+        self.authorizations: list[str | None] = []
         self.generations: list[dict[str, Any]] = []
         self.upscales: list[dict[str, Any]] = []
         self.lock = threading.Lock()
@@ -266,6 +268,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = raw
         webui.calls.append((self.command, parts.path, body))
+        webui.authorizations.append(self.headers.get("authorization"))
         route = (self.command, parts.path)
         if webui.unhealthy and "/txt2img" not in parts.path and "/img2img" not in parts.path:
             return self._send(503, {"detail": "unwell"})

@@ -666,3 +666,25 @@ def test_a_prompt_with_markup_is_text_in_the_message(webui, q, files):
         options=QueueOptions(),
     )
     assert "<img src=x onerror=al" in outcome.message  # shown with textContent by the page
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"prompt": "x" * 200_000}, "prompt"),
+        ({"steps": 10**9}, "steps"),
+        ({"seed": 10**30}, "seed"),
+    ],
+)
+def test_the_queue_button_passes_the_same_entry_gate(webui, q, files, values, named):
+    """The click is refused with the field named, like an API body, and leaves no file behind."""
+    from task_scheduler.webui.capture_tasks import QueueOptions
+
+    webui.add_script(ImageInputScript)
+    args = webui.generate_args(
+        "txt2img", script_args_by_title={"Image Input": [True, image("RGB", seed=5), "x"]}, **values
+    )
+    outcome = capturer(webui, "txt2img", q, files).enqueue(args[1:], user=None, options=QueueOptions())
+    assert not outcome.ok and named in outcome.message, outcome.message
+    assert q.pending() == []
+    assert not [p for p in Path(files.root).rglob("*") if p.is_file()]

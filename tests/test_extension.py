@@ -157,6 +157,33 @@ def test_routes_are_mounted_on_the_app(ext_env):
     assert timing["id"] == task_id and timing["finished_at"] >= timing["started_at"] > 0
 
 
+def test_in_process_what_the_webuis_response_cannot_encode_is_refused_at_entry(ext_env):
+    """The WebUI answers with gradio's ORJSON response: a seed of 10**30 or a 300-level body,
+    once stored, made /queue, /export and /tasks/{id} answer 500 for everyone."""
+    from fastapi.testclient import TestClient
+
+    from task_scheduler.webui import extension
+
+    app = ext_env.simulate_startup()
+    assert app.router.default_response_class.__name__ == "ORJSONResponse"
+    client = TestClient(app)
+    client.post("/task-scheduler/v1/queue/pause")
+    deep: object = 1
+    for _ in range(300):
+        deep = {"a": deep}
+    for prefix in ("/agent-scheduler/v1", "/task-scheduler/v1"):
+        for body in ({"prompt": "x", "seed": 10**30}, {"prompt": "x", "override_settings": {"d": deep}}):
+            response = client.post(f"{prefix}/queue/txt2img", json=body)
+            assert response.status_code == 422, response.text[:200]
+    kept = client.post("/agent-scheduler/v1/queue/txt2img", json={"prompt": "kept", "seed": 2**63 - 1})
+    assert kept.status_code == 200
+    for path in ("/task-scheduler/v1/queue", "/agent-scheduler/v1/queue", "/task-scheduler/v1/export"):
+        assert client.get(path).status_code == 200, path
+    task_id = kept.json()["task_id"]
+    assert client.get(f"/task-scheduler/v1/tasks/{task_id}").json()["params"]["seed"] == 2**63 - 1
+    assert [t.id for t in extension.state().queue.pending()] == [task_id]
+
+
 def test_routes_are_mounted_once_per_app(ext_env):
     from task_scheduler.webui import extension
 

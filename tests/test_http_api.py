@@ -60,7 +60,7 @@ def test_queue_txt2img_stores_the_documented_shape(client, queue):
         "checkpoint": "sd_xl_base_1.0",
         "name": "cats",
         "priority": 3,
-        "callback_url": "http://127.0.0.1:9/done",
+        "callback_url": "http://hooks.example.com:9/done",
         "send_images": True,
         "save_images": False,
     }
@@ -81,7 +81,7 @@ def test_queue_txt2img_stores_the_documented_shape(client, queue):
     }
     assert task.script_name == "X/Y/Z plot"
     assert (task.checkpoint, task.name, task.priority) == ("sd_xl_base_1.0", "cats", 3)
-    assert task.callback_url == "http://127.0.0.1:9/done"
+    assert task.callback_url == "http://hooks.example.com:9/done"
 
 
 def test_fields_left_out_take_the_webui_api_defaults(client, queue):

@@ -7,6 +7,7 @@ import threading
 import time
 
 import httpx
+import pytest
 from test_http_helpers import (  # noqa: F401 - fixtures
     API,
     Receiver,
@@ -17,15 +18,22 @@ from test_http_helpers import (  # noqa: F401 - fixtures
     parse_multipart,
     queue_txt2img,
     services,
-    settings,
 )
 
-from task_scheduler.http_api import CallbackSender
+from task_scheduler.http_api import ApiSettings, CallbackSender
+
+#: these receivers listen on 127.0.0.1: the user's own receiver, allowed by the setting
+LOCAL = ApiSettings(max_wait_s=5.0, allow_private_callbacks=True)
+
+
+@pytest.fixture
+def settings() -> ApiSettings:
+    return LOCAL
 
 
 def test_done_task_posts_its_images(client, queue, executor, image_runner):
     with Receiver() as receiver:
-        sender = CallbackSender(queue).start()
+        sender = CallbackSender(queue, settings=LOCAL).start()
         try:
             created = queue_txt2img(client, callback_url=receiver.url)
             queue_txt2img(client)  # no callback_url: nothing is sent for it
@@ -44,7 +52,7 @@ def test_done_task_posts_its_images(client, queue, executor, image_runner):
 def test_failed_task_posts_status_and_error_without_files(client, queue, executor, runner):
     runner.behaviour = lambda task: (_ for _ in ()).throw(RuntimeError("sampler not found: Foo"))
     with Receiver() as receiver:
-        sender = CallbackSender(queue).start()
+        sender = CallbackSender(queue, settings=LOCAL).start()
         try:
             created = queue_txt2img(client, callback_url=receiver.url)
             finish_all(executor)
@@ -66,7 +74,7 @@ def test_failed_task_posts_status_and_error_without_files(client, queue, executo
 def test_retries_with_exponential_backoff_then_succeeds(client, queue, executor):
     delays: list[float] = []
     with Receiver(statuses=[503, 500]) as receiver:
-        sender = CallbackSender(queue, attempts=4, backoff_s=0.5, sleep=delays.append).start()
+        sender = CallbackSender(queue, settings=LOCAL, attempts=4, backoff_s=0.5, sleep=delays.append).start()
         try:
             created = queue_txt2img(client, callback_url=receiver.url)
             finish_all(executor)
@@ -84,7 +92,12 @@ def test_gives_up_after_the_last_attempt_on_connection_errors(client, queue, exe
 
     delays: list[float] = []
     sender = CallbackSender(
-        queue, attempts=3, backoff_s=0.1, transport=httpx.MockTransport(refuse), sleep=delays.append
+        queue,
+        settings=LOCAL,
+        attempts=3,
+        backoff_s=0.1,
+        transport=httpx.MockTransport(refuse),
+        sleep=delays.append,
     )
     sender.start()
     try:
@@ -99,7 +112,7 @@ def test_gives_up_after_the_last_attempt_on_connection_errors(client, queue, exe
 
 def test_a_client_error_is_not_retried(client, queue, executor):
     with Receiver(statuses=[404]) as receiver:
-        sender = CallbackSender(queue, sleep=lambda s: None).start()
+        sender = CallbackSender(queue, settings=LOCAL, sleep=lambda s: None).start()
         try:
             queue_txt2img(client, callback_url=receiver.url)
             finish_all(executor)
@@ -116,7 +129,7 @@ def test_a_slow_receiver_never_blocks_the_executor(client, queue, executor):
         release.wait(5)
         return httpx.Response(200)
 
-    sender = CallbackSender(queue, transport=httpx.MockTransport(slow)).start()
+    sender = CallbackSender(queue, settings=LOCAL, transport=httpx.MockTransport(slow)).start()
     try:
         for _ in range(3):
             queue_txt2img(client, callback_url="http://127.0.0.1:9/slow")
@@ -136,7 +149,9 @@ def test_close_stops_waiting_retries(client, queue, executor):
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    sender = CallbackSender(queue, attempts=5, backoff_s=30, transport=httpx.MockTransport(refuse)).start()
+    sender = CallbackSender(
+        queue, settings=LOCAL, attempts=5, backoff_s=30, transport=httpx.MockTransport(refuse)
+    ).start()
     queue_txt2img(client, callback_url="http://127.0.0.1:9/never")
     finish_all(executor)
     time.sleep(0.1)

@@ -34,8 +34,9 @@ from task_scheduler.http_api import CallbackSender
 from task_scheduler.task import TaskStatus
 
 
-def test_agent_scheduler_client_workflow(client, executor, image_runner, queue):
-    sender = CallbackSender(queue, backoff_s=0.05).start()
+def test_agent_scheduler_client_workflow(client, executor, image_runner, queue, services):
+    services.settings.allow_private_callbacks = True  # the receiver below listens on 127.0.0.1
+    sender = CallbackSender(queue, backoff_s=0.05, settings=services.settings).start()
     executor.start()
     try:
         with Receiver() as receiver:
@@ -102,7 +103,7 @@ def _queue(client, **body):
 
 
 def test_task_model_shape_and_iso_timestamps_everywhere(client, queue):
-    task_id = _queue(client, checkpoint="v1-5", styles=["Photo"], callback_url="http://127.0.0.1:9/x")
+    task_id = _queue(client, checkpoint="v1-5", styles=["Photo"], callback_url="http://hooks.example.com:9/x")
     data = client.get(f"{AS}/task/{task_id}").json()["data"]
     assert set(data) >= {
         "id",
@@ -121,7 +122,7 @@ def test_task_model_shape_and_iso_timestamps_everywhere(client, queue):
     }
     assert data["type"] == "txt2img" and data["position"] == 0
     assert data["params"]["styles"] == ["Photo"] and data["params"]["checkpoint"] == "v1-5"
-    assert data["api_task_callback"] == "http://127.0.0.1:9/x"
+    assert data["api_task_callback"] == "http://hooks.example.com:9/x"
     listed = client.get(f"{AS}/queue").json()["pending_tasks"][0]
     history_free = client.get(f"{AS}/history").json()
     assert history_free == {"tasks": [], "total": 0}

@@ -68,7 +68,10 @@ class FakeWebUI:
 
 
 def make_app(services: ApiServices) -> FastAPI:
-    app = FastAPI()
+    """The routers on an app that answers like the WebUI's (gradio's ``App``: ORJSON responses)."""
+    from gradio.routes import ORJSONResponse
+
+    app = FastAPI(default_response_class=ORJSONResponse)
     include_routers(app, services)
     return app
 

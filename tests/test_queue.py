@@ -54,7 +54,7 @@ def test_enqueue_many_is_all_or_nothing(queue):
     bad = NewTask(kind="txt2img", params={"prompt": float("nan")})
     with pytest.raises(InvalidTaskData) as err:
         queue.enqueue_many([make_task("new"), bad])
-    assert err.value.field == "params"
+    assert err.value.field == "params.prompt"
     assert names(queue.pending()) == ["kept"]
 
 
@@ -63,8 +63,8 @@ def test_enqueue_many_is_all_or_nothing(queue):
     [
         (NewTask(kind="Txt 2 img", params={}), "kind"),
         (NewTask(kind="txt2img", params=["prompt"]), "params"),  # type: ignore[arg-type]
-        (NewTask(kind="txt2img", params={"image": b"\x89PNG"}), "params"),
-        (NewTask(kind="txt2img", params={"obj": object()}), "params"),
+        (NewTask(kind="txt2img", params={"image": b"\x89PNG"}), "params.image"),
+        (NewTask(kind="txt2img", params={"obj": object()}), "params.obj"),
         (NewTask(kind="txt2img", params={}, script_args=[1, 2]), "script_args"),  # type: ignore[arg-type]
         (NewTask(kind="txt2img", params={}, name="x" * 201), "name"),
         (NewTask(kind="txt2img", params={}, source="cli"), "source"),

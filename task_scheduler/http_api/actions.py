@@ -13,9 +13,17 @@ import pydantic
 from fastapi import HTTPException
 
 from ..errors import InvalidTaskData
-from ..task import Task, TaskStatus
+from ..task import Task, TaskStatus, validate_new_task
 from .images import data_url, result_file, result_paths
-from .payloads import Edit, PreparedTask, api_changes, check_refs, prepare_task, stored_changes
+from .payloads import (
+    Edit,
+    PreparedTask,
+    api_changes,
+    check_client_value,
+    held_tags,
+    prepare_task,
+    stored_changes,
+)
 from .services import ApiServices
 from .views import progress_view
 
@@ -34,7 +42,9 @@ def queue_tasks(
     prepared: list[PreparedTask] = []
     for index, body in enumerate(bodies):
         try:
-            prepared.append(prepare_task(kind, body, services.settings, user=user))
+            item = prepare_task(kind, body, services.settings, user=user)
+            validate_new_task(item.new)  # the entry gate, before any file is written
+            prepared.append(item)
         except InvalidTaskData as exc:
             if len(bodies) == 1:
                 raise
@@ -97,7 +107,7 @@ def patch_task(
         for title in script_args:
             if not isinstance(title, str) or not title.strip():
                 raise InvalidTaskData("script_args", "script titles must be non-empty text")
-        check_refs("script_args", script_args, owned)
+        check_client_value("script_args", script_args, owned, held_tags(task))
     return apply_edit(services, task_id, edit, script_args or None)
 
 

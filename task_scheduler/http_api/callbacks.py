@@ -9,6 +9,7 @@ dead receiver never holds up the executor.
 
 from __future__ import annotations
 
+import collections
 import logging
 import queue as stdqueue
 import threading
@@ -21,9 +22,13 @@ import httpx
 
 from ..task import Task, TaskStatus
 from ..task_queue import TaskQueue
+from .callback_targets import CallbackRefused, check_at_send_time
 from .images import media_type
+from .services import ApiSettings
 
 log = logging.getLogger(__name__)
+#: delivery attempts remembered for inspection (the log is not a history: it must not grow)
+LOG_SIZE = 200
 
 
 class CallbackSender:
@@ -36,8 +41,11 @@ class CallbackSender:
         timeout_s: float = 30.0,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
+        settings: ApiSettings | None = None,
     ) -> None:
         self.queue = queue
+        #: read at each send: the host may change ``allow_private_callbacks`` while it runs
+        self.settings = settings or ApiSettings()
         self.attempts = max(1, attempts)
         self.backoff_s = backoff_s
         self.timeout_s = timeout_s
@@ -48,8 +56,8 @@ class CallbackSender:
         self._thread: threading.Thread | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._lock = threading.Lock()
-        #: (task_id, status code or error text) of every delivery attempt, newest last
-        self.log: list[tuple[str, str]] = []
+        #: (task_id, status code or error text) of the latest delivery attempts, newest last
+        self.log: collections.deque[tuple[str, str]] = collections.deque(maxlen=LOG_SIZE)
 
     def start(self) -> CallbackSender:
         """Subscribe to the queue and start the sending thread; calling it again does nothing."""
@@ -105,6 +113,13 @@ class CallbackSender:
                     self._pending.task_done()
 
     def _deliver(self, client: httpx.Client, task: Task) -> None:
+        assert task.callback_url
+        try:
+            check_at_send_time(task.callback_url, allow_private=self.settings.allow_private_callbacks)
+        except CallbackRefused as exc:
+            self.log.append((task.id, "refused"))
+            log.warning("callback for task %s not sent: %s", task.id, exc)
+            return
         delay = self.backoff_s
         for attempt in range(1, self.attempts + 1):
             try:

@@ -20,7 +20,7 @@ from .errors import CompatErrorMappingRoute
 from .images import zip_results
 from .schemas import Img2ImgRequest, Txt2ImgRequest
 from .services import ApiServices
-from .transfer import export_tasks, parse_as_import
+from .transfer import export_tasks, parse_as_import, queue_incoming
 from .views import as_status, as_task_model
 
 PREFIX = "/agent-scheduler/v1"
@@ -149,7 +149,7 @@ def make_compat_router(services: ApiServices) -> APIRouter:
         news = parse_as_import(services, body.content, user=request_user(request))
         if len(news) > services.settings.max_tasks_per_call:
             raise InvalidTaskData("content", f"at most {services.settings.max_tasks_per_call} tasks per call")
-        tasks = queue.enqueue_many(news) if news else []
+        tasks = queue_incoming(services, news) if news else []
         return _ok("Queue imported", task_ids=[t.id for t in tasks])
 
     # 8

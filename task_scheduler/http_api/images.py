@@ -53,6 +53,11 @@ def decode_input_image(value: object, field: str, settings: ApiSettings) -> Deco
     return _to_png(raw, field, settings)
 
 
+def check_image_bytes(raw: bytes, field: str, settings: ApiSettings) -> DecodedImage:
+    """The queue routes' checks on bytes that arrived some other way (``/import``'s files)."""
+    return _to_png(raw, field, settings)
+
+
 def _image_bytes(value: object, field: str, settings: ApiSettings) -> bytes:
     if not isinstance(value, str) or not value.strip():
         raise InvalidTaskData(field, "must be a base64 image or a data URL")

@@ -22,11 +22,12 @@ from ..followups import build_followups, parse_followup, queue_followups
 from ..jobs import Job, JobImage, Jobs
 from ..saved_tasks import SavedTasks
 from ..sweeps import DEFAULT_MAX_TASKS, Choices, count_tasks, expand, parse_axes, sweep_origin
-from ..task import NewTask
+from ..task import NewTask, validate_new_task
 from . import _pydantic as pd
+from .actions import MAX_OFFSET
 from .auth import request_user
 from .errors import ErrorMappingRoute
-from .payloads import prepare_task, request_model
+from .payloads import check_client_value, prepare_task, request_model
 from .routes import PREFIX
 from .services import ApiServices
 from .views import iso, task_public
@@ -224,22 +225,22 @@ def _base(services: ApiServices, body: JobCreate, user: str | None) -> tuple[Any
         raise InvalidTaskData(f"base.{exc.field}", exc.message) from None
 
 
+def _validate(news: list[NewTask]) -> None:
+    """What the entry gate would refuse when these are queued, refused now (dry runs)."""
+    for index, item in enumerate(news):
+        try:
+            validate_new_task(item)
+        except InvalidTaskData as exc:
+            raise InvalidTaskData(
+                exc.field if len(news) == 1 else f"tasks.{index}.{exc.field}", exc.message
+            ) from None
+
+
 def _default_name(new: NewTask) -> str:
     if new.name:
         return new.name
     prompt = re.sub(r"\s+", " ", new.params.get("prompt") or "").strip()
     return (prompt[:60] + "…") if len(prompt) > 60 else (prompt or "sweep")
-
-
-def _forget(services: ApiServices, refs: list[str]) -> None:
-    services.files.release(refs)  # the task was refused: its puts hold these no more
-    with services.queue.store.read() as conn:
-        unused = [
-            ref
-            for ref in refs
-            if conn.execute("SELECT 1 FROM task_file WHERE ref = ? LIMIT 1", (ref,)).fetchone() is None
-        ]
-    services.files.delete(unused)
 
 
 class _Sink(io.RawIOBase):
@@ -302,7 +303,11 @@ def make_jobs_router(services: ApiServices) -> APIRouter:
         name = body.name if body.name is not None else _default_name(new)
         if body.dry_run:
             limit = 5 if body.preview is None else body.preview
+            # a dry run refuses what queueing would: every task when they are few enough to queue
+            checked = expand(new, axes, mode=mode, cap=max(cap, count), name=name, limit=min(count, cap))
+            _validate([t.new for t in checked])
             shown = expand(new, axes, mode=mode, cap=max(cap, count), name=name, limit=limit)
+            _validate([t.new for t in shown])
             return JSONResponse(
                 {
                     "count": count,
@@ -329,12 +334,14 @@ def make_jobs_router(services: ApiServices) -> APIRouter:
             )
         except BaseException:
             if not isinstance(base, NewTask):
-                _forget(services, list(new.files))
+                services.queue.forget_files(list(new.files))
             raise
         return {**job_public(job), "task_ids": [t.id for t in tasks]}
 
     @router.get("")
-    def list_jobs(limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    def list_jobs(
+        limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET)
+    ) -> dict[str, Any]:
         """Jobs, newest first, with their status and counts."""
         page = jobs.list(limit=limit, offset=offset)
         return {
@@ -350,7 +357,7 @@ def make_jobs_router(services: ApiServices) -> APIRouter:
 
     @router.get("/{job_id}/tasks")
     def job_tasks(
-        job_id: str, limit: int = Query(200, ge=1, le=1000), offset: int = Query(0, ge=0)
+        job_id: str, limit: int = Query(200, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET)
     ) -> dict[str, Any]:
         """The job's tasks in the order they were queued."""
         tasks = jobs.tasks(job_id)
@@ -422,12 +429,15 @@ def make_jobs_router(services: ApiServices) -> APIRouter:
         raw = {k: v for k, v in pd.dump(body, exclude_unset=True).items() if v is not None}
         for key in ("images", "name", "position", "dry_run", "preview"):
             raw.pop(key, None)
+        if body.params:
+            check_client_value("params", body.params, [])
         spec = parse_followup(raw, cap=cap)
         keys = [(ref.task_id, ref.index) for ref in body.images] if body.images is not None else None
         if body.dry_run:
             news, _ = build_followups(
                 jobs, services.files, job_id, spec, images=keys, cap=cap, store_files=False
             )
+            _validate(news)
             limit = 5 if body.preview is None else body.preview
             return JSONResponse(
                 {"count": len(news), "max_tasks": cap, "preview": [_preview(n) for n in news[:limit]]}

@@ -11,6 +11,8 @@ leaves no files behind.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +22,10 @@ import pydantic
 from ..errors import InvalidTaskData
 from ..files import FileStore
 from ..task import NewTask, Task
+from ..values import OBJECT_TAGS, escape_plain
+from ..values import TAGS as ALL_TAGS
 from . import _pydantic as pd
+from .callback_targets import check_at_queue_time
 from .images import DecodedImage, decode_input_image
 from .schemas import Img2ImgRequest, Txt2ImgRequest
 from .services import ApiSettings
@@ -185,7 +190,7 @@ def prepare_task(
         params["prompt_styles"] = list(values["styles"])
     processing = {name: values[name] for name in _processing_names(kind) if name in values}
 
-    override_settings = dict(values.get("override_settings") or {})
+    override_settings = escape_plain(dict(values.get("override_settings") or {}))
     vae = _clean(values.get("vae"))
     if vae is not None:
         if "sd_vae" in override_settings and override_settings["sd_vae"] != vae:
@@ -213,7 +218,7 @@ def prepare_task(
     new.name = values.get("name") or ""
     new.checkpoint = _clean(values.get("checkpoint"))
     new.priority = int(values.get("priority") or 0)
-    new.callback_url = check_callback_url(values.get("callback_url"))
+    new.callback_url = check_callback_url(values.get("callback_url"), settings)
     return prepared
 
 
@@ -254,7 +259,7 @@ def _scripts(values: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
         if not isinstance(title, str) or not title.strip():
             raise InvalidTaskData("alwayson_scripts", "script names must be non-empty text")
         args = entry.get("args") if isinstance(entry, dict) else None
-        script_args[title] = list(args or [])
+        script_args[title] = escape_plain(list(args or []))
     script_name = _clean(values.get("script_name"))
     selected_args = values.get("script_args") or []
     if script_name is None:
@@ -263,17 +268,23 @@ def _scripts(values: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
         return None, script_args
     if any(title.lower() == script_name.lower() for title in script_args):
         raise InvalidTaskData("script_name", f"{script_name!r} is also listed in alwayson_scripts")
-    script_args[script_name] = list(selected_args)
+    script_args[script_name] = escape_plain(list(selected_args))
     return script_name, script_args
 
 
-def check_callback_url(value: Any) -> str | None:
+def check_callback_url(value: Any, settings: ApiSettings) -> str | None:
+    """An http(s) URL to a public address (see callback_targets), or None."""
     url = _clean(value)
     if url is None:
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise InvalidTaskData("callback_url", "is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidTaskData("callback_url", "must be an http:// or https:// URL")
+    check_at_queue_time(url, allow_private=settings.allow_private_callbacks)
     return url
 
 
@@ -325,7 +336,7 @@ def api_changes(kind: str, changes: dict[str, Any], task: Task) -> Edit:
         edit.params["processing"] = processing or None
     if touched_overrides:
         if "override_settings" in changes:
-            overrides = dict(checked.get("override_settings") or {})
+            overrides = escape_plain(dict(checked.get("override_settings") or {}))
         if "vae" in changes:
             if changes["vae"]:
                 overrides["sd_vae"] = changes["vae"]
@@ -335,7 +346,9 @@ def api_changes(kind: str, changes: dict[str, Any], task: Task) -> Edit:
     return edit
 
 
-def stored_changes(kind: str, changes: dict[str, Any], task: Task, owned_refs: list[str]) -> dict[str, Any]:
+def stored_changes(
+    kind: str, changes: dict[str, Any], task: Task | None, owned_refs: list[str]
+) -> dict[str, Any]:
     """Check a PATCH of stored params: known names are type-checked, file refs must be the task's."""
     model = request_model(kind)
     known = set(pd.field_names(model))
@@ -344,7 +357,7 @@ def stored_changes(kind: str, changes: dict[str, Any], task: Task, owned_refs: l
     for name, value in changes.items():
         if not isinstance(name, str) or not name:
             raise InvalidTaskData("params", "parameter names must be non-empty text")
-        check_refs(f"params.{name}", value, owned_refs)
+        check_client_value(f"params.{name}", value, owned_refs, held_tags(task))
         if value is None:
             out[name] = None
             continue
@@ -384,16 +397,52 @@ def _is_tag(value: Any) -> bool:
     return isinstance(value, dict) and any(tag in value for tag in TAGS)
 
 
-def check_refs(where: str, value: Any, owned: list[str]) -> None:
-    if isinstance(value, dict):
-        for tag in TAGS:
-            if tag in value and value[tag] not in owned:
-                raise InvalidTaskData(where, "refers to a file this task does not have")
-        for key, inner in value.items():
-            check_refs(f"{where}.{key}", inner, owned)
-    elif isinstance(value, list):
+_NUMERIC_DTYPE = re.compile(r"^(bool|u?int(8|16|32|64)|float(16|32|64)|complex(64|128))$")
+
+
+def held_tags(task: Task | None) -> frozenset[str]:
+    """The object-tagged values a task already holds, as canonical JSON (an edit may keep them)."""
+    if task is None:
+        return frozenset()
+    found: set[str] = set()
+    stack: list[Any] = [task.params, task.script_args]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if any(tag in value for tag in OBJECT_TAGS):
+                found.add(json.dumps(value, sort_keys=True))
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return frozenset(found)
+
+
+def check_client_value(where: str, value: Any, owned: list[str], held: frozenset[str] = frozenset()) -> None:
+    """A stored-shape value a client sent (PATCH, /import, follow-up params): tags are checked.
+
+    File tags must name files the task owns; ``$path``, ``$dataclass`` and ``$enum`` are made
+    only by the Queue button's capture, so a client may send one only as the task already holds
+    it (a PATCH that leaves a captured ControlNet unit as it was). The rest are plain containers.
+    """
+    if isinstance(value, list):
         for index, inner in enumerate(value):
-            check_refs(f"{where}.{index}", inner, owned)
+            check_client_value(f"{where}.{index}", inner, owned, held)
+        return
+    if not isinstance(value, dict):
+        return
+    tag = next((key for key in value if key in ALL_TAGS), None)
+    if tag in OBJECT_TAGS:
+        if json.dumps(value, sort_keys=True) not in held:
+            raise InvalidTaskData(
+                where, f"{tag} values are made by the Queue button only; send plain JSON through the API"
+            )
+        return
+    if tag in TAGS and value[tag] not in owned:
+        raise InvalidTaskData(where, "refers to a file this task does not have")
+    if tag == "$npscalar" and not (isinstance(value[tag], str) and _NUMERIC_DTYPE.match(value[tag])):
+        raise InvalidTaskData(where, "$npscalar needs a numeric dtype")
+    for key, inner in value.items():
+        check_client_value(f"{where}.{key}", inner, owned, held)
 
 
 # -- stored -> API names (Agent Scheduler's TaskModel.params) ---------------------------------

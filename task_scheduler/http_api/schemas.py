@@ -9,9 +9,22 @@ one left out takes the WebUI API's default (see ``payloads.API_DEFAULTS``).
 
 from typing import Any, Literal, Optional
 
+from ..gate import INT64_MAX, INT64_MIN, INT_RANGES, PRIORITY_RANGE
 from ._pydantic import ApiModel, OpenModel, field, with_example
 
 Position = Literal["top", "bottom"]
+
+
+def ranged(name: str, **kw: Any) -> Any:
+    """An integer field with the entry gate's range for ``name`` (one table, see gate.py)."""
+    low, high = INT_RANGES[name]
+    bounds = {"ge": low} if high is None else {"ge": low, "le": high}
+    return field(None, **bounds, **kw)
+
+
+def int64(**kw: Any) -> Any:
+    """An integer field that every response class can answer (64-bit)."""
+    return field(None, ge=INT64_MIN, le=INT64_MAX, **kw)
 
 
 class AlwaysOnScript(ApiModel):
@@ -25,21 +38,21 @@ class _GenerationRequest(ApiModel):
     prompt: Optional[str] = field(None, example="a cat wearing a hat")
     negative_prompt: Optional[str] = None
     styles: Optional[list[str]] = field(None, description="Style names (stored as prompt_styles).")
-    seed: Optional[int] = field(None, description="-1 picks a random seed when the task runs.")
-    subseed: Optional[int] = None
+    seed: Optional[int] = int64(description="-1 picks a random seed when the task runs.")
+    subseed: Optional[int] = int64()
     subseed_strength: Optional[float] = None
-    seed_resize_from_h: Optional[int] = None
-    seed_resize_from_w: Optional[int] = None
+    seed_resize_from_h: Optional[int] = int64()
+    seed_resize_from_w: Optional[int] = int64()
     sampler_name: Optional[str] = field(None, example="Euler a")
     sampler_index: Optional[str] = field(None, description="Old name of sampler_name.")
     scheduler: Optional[str] = None
-    batch_size: Optional[int] = field(None, ge=1, le=1000)
-    n_iter: Optional[int] = field(None, ge=1, le=10000, description="Batch count.")
-    steps: Optional[int] = field(None, ge=1, le=10000, example=20)
+    batch_size: Optional[int] = ranged("batch_size")
+    n_iter: Optional[int] = ranged("n_iter", description="Batch count.")
+    steps: Optional[int] = ranged("steps", example=20)
     cfg_scale: Optional[float] = None
     distilled_cfg_scale: Optional[float] = field(None, description="Forge only.")
-    width: Optional[int] = field(None, ge=1, le=65536, example=512)
-    height: Optional[int] = field(None, ge=1, le=65536, example=512)
+    width: Optional[int] = ranged("width", example=512)
+    height: Optional[int] = ranged("height", example=512)
     restore_faces: Optional[bool] = None
     tiling: Optional[bool] = None
     do_not_save_samples: Optional[bool] = field(None, description="Ignored: queued results are always saved.")
@@ -80,7 +93,9 @@ class _GenerationRequest(ApiModel):
     vae: Optional[str] = field(None, description="VAE name (stored as override_settings.sd_vae).")
     name: Optional[str] = field(None, max_length=200, description="A name to find the task by.")
     position: Optional[Position] = field(None, description="Queue at the top or the bottom (default).")
-    priority: Optional[int] = field(None, ge=-1000, le=1000, description="Higher runs first; default 0.")
+    priority: Optional[int] = field(
+        None, ge=PRIORITY_RANGE[0], le=PRIORITY_RANGE[1], description="Higher runs first; default 0."
+    )
     callback_url: Optional[str] = field(
         None, max_length=2000, description="http(s) URL that gets a multipart POST when the task ends."
     )
@@ -89,13 +104,13 @@ class _GenerationRequest(ApiModel):
 @with_example({"prompt": "a cat wearing a hat", "steps": 20, "width": 512, "height": 512, "name": "cats"})
 class Txt2ImgRequest(_GenerationRequest):
     enable_hr: Optional[bool] = None
-    firstphase_width: Optional[int] = None
-    firstphase_height: Optional[int] = None
+    firstphase_width: Optional[int] = int64()
+    firstphase_height: Optional[int] = int64()
     hr_scale: Optional[float] = None
     hr_upscaler: Optional[str] = None
-    hr_second_pass_steps: Optional[int] = field(None, ge=0, le=10000)
-    hr_resize_x: Optional[int] = field(None, ge=0, le=65536)
-    hr_resize_y: Optional[int] = field(None, ge=0, le=65536)
+    hr_second_pass_steps: Optional[int] = ranged("hr_second_pass_steps")
+    hr_resize_x: Optional[int] = ranged("hr_resize_x")
+    hr_resize_y: Optional[int] = ranged("hr_resize_y")
     hr_checkpoint_name: Optional[str] = None
     hr_additional_modules: Optional[list[str]] = field(None, description="Forge only.")
     hr_sampler_name: Optional[str] = None
@@ -120,16 +135,16 @@ class Img2ImgRequest(_GenerationRequest):
     mask: Optional[str] = field(
         None, description="Inpaint mask (base64 or data URL); makes it inpaint upload."
     )
-    resize_mode: Optional[int] = field(None, ge=0, le=3)
+    resize_mode: Optional[int] = ranged("resize_mode")
     image_cfg_scale: Optional[float] = None
-    mask_blur_x: Optional[int] = None
-    mask_blur_y: Optional[int] = None
-    mask_blur: Optional[int] = None
+    mask_blur_x: Optional[int] = int64()
+    mask_blur_y: Optional[int] = int64()
+    mask_blur: Optional[int] = int64()
     mask_round: Optional[bool] = None
-    inpainting_fill: Optional[int] = field(None, ge=0, le=3)
+    inpainting_fill: Optional[int] = ranged("inpainting_fill")
     inpaint_full_res: Optional[bool] = None
-    inpaint_full_res_padding: Optional[int] = field(None, ge=0)
-    inpainting_mask_invert: Optional[int] = field(None, ge=0, le=1)
+    inpaint_full_res_padding: Optional[int] = ranged("inpaint_full_res_padding")
+    inpainting_mask_invert: Optional[int] = ranged("inpainting_mask_invert")
     initial_noise_multiplier: Optional[float] = None
     latent_mask: Optional[str] = field(None, description="Base64 or data URL image.")
     include_init_images: Optional[bool] = field(None, description="Ignored.")
@@ -182,7 +197,7 @@ class ExportedTask(ApiModel):
     script_args: Optional[dict[str, Any]] = None
     script_name: Optional[str] = None
     checkpoint: Optional[str] = None
-    priority: Optional[int] = field(None, ge=-1000, le=1000)
+    priority: Optional[int] = field(None, ge=PRIORITY_RANGE[0], le=PRIORITY_RANGE[1])
     callback_url: Optional[str] = field(None, max_length=2000)
     job_id: Optional[str] = field(None, max_length=200)
     files: Optional[dict[str, str]] = field(None, description="file reference -> data URL of its content")
@@ -234,6 +249,9 @@ class TaskPublic(OpenModel):
     callback_url: Optional[str] = None
     requeued_from: Optional[str] = None
     progress: Optional[dict[str, Any]] = None
+    damaged: Optional[str] = field(
+        None, description="Why the stored task cannot be shown (it is listed, never run); delete it."
+    )
 
 
 class TaskList(OpenModel):

@@ -77,6 +77,8 @@ class ApiSettings:
     max_wait_s: float = 60.0
     #: seconds to fetch a remote image, when allowed
     remote_timeout_s: float = 20.0
+    #: let ``callback_url`` reach loopback, link-local and private addresses (a receiver of your own)
+    allow_private_callbacks: bool = False
 
 
 #: ``(request) -> user name | None``: the user of a valid login session (gradio cookie), if any

@@ -22,14 +22,16 @@ from ..task_queue import TaskQueue
 #: recent tasks whose durations set the pace
 RECENT = 20
 
-_NUM = "coalesce(json_extract(params, '$.{name}'), {default})"
+#: a row whose params are not JSON (damaged) counts with the defaults instead of failing the query
+_NUM = "coalesce(CASE WHEN json_valid(params) THEN json_extract(params, '$.{name}') END, {default})"
 _HR = _NUM.format(name="hr_scale", default=2)
 #: work units of one task row (a trusted constant: no request text ever reaches it)
 UNITS_SQL = (
     f"({_NUM.format(name='steps', default=20)} * {_NUM.format(name='n_iter', default=1)}"
     f" * {_NUM.format(name='batch_size', default=1)}"
     f" * {_NUM.format(name='width', default=512)} * {_NUM.format(name='height', default=512)} / 262144.0"
-    f" * (CASE WHEN json_extract(params, '$.enable_hr') THEN 1 + {_HR} * {_HR} ELSE 1 END))"
+    f" * (CASE WHEN json_valid(params) AND json_extract(params, '$.enable_hr') THEN 1 + {_HR} * {_HR}"
+    " ELSE 1 END))"
 )
 _FINISHED = ", ".join(f"'{status.value}'" for status in sorted(FINISHED, key=lambda s: s.value))
 

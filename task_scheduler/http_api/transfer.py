@@ -12,14 +12,25 @@ import base64
 import binascii
 import json
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import pydantic
 
 from ..errors import InvalidTaskData
-from ..task import NewTask, Task
+from ..gate import shown_safely
+from ..task import NewTask, Task, validate_new_task
 from . import _pydantic as pd
-from .payloads import RENAMED, TAGS, check_callback_url, prepare_task, request_model
+from .images import check_image_bytes
+from .payloads import (
+    RENAMED,
+    TAGS,
+    PreparedTask,
+    check_callback_url,
+    check_client_value,
+    prepare_task,
+    request_model,
+)
 from .schemas import ExportedTask
 from .services import ApiServices
 from .views import iso
@@ -30,6 +41,8 @@ _DATA_URL = re.compile(r"^data:[\w.+-]*/?[\w.+-]*;base64,", re.I)
 def export_tasks(services: ApiServices, *, limit: int, offset: int) -> list[dict[str, Any]]:
     out = []
     for task in services.queue.pending(limit=limit, offset=offset):
+        if task.damaged is not None or shown_safely([task.params, task.script_args]) is not None:
+            continue  # a row that cannot be shown cannot be exported either (GET /queue names it)
         files = {}
         for ref in services.queue.files_of(task.id):
             data = services.files.read(ref)
@@ -54,19 +67,50 @@ def export_tasks(services: ApiServices, *, limit: int, offset: int) -> list[dict
     return out
 
 
+@dataclass
+class _Incoming:
+    """One imported task, checked; its files are written only once every task passed."""
+
+    new: NewTask
+    blobs: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+
+
 def import_tasks(
     services: ApiServices, items: list[ExportedTask], *, at: str = "bottom", user: str | None = None
 ) -> list[Task]:
-    news = []
+    incoming = []
     for index, item in enumerate(items):
         try:
-            news.append(_from_export(services, item, user))
+            incoming.append(_from_export(services, item, user))
         except InvalidTaskData as exc:
             raise InvalidTaskData(f"tasks.{index}.{exc.field}", exc.message) from None
-    return services.queue.enqueue_many(news, at=at)  # type: ignore[arg-type]
+    return queue_incoming(services, incoming, at=at)
 
 
-def _from_export(services: ApiServices, item: ExportedTask, user: str | None) -> NewTask:
+def queue_incoming(services: ApiServices, incoming: list[Any], *, at: str = "bottom") -> list[Task]:
+    """Write the checked tasks' files and queue them, all or none; a failure leaves no file behind."""
+    written: list[str] = []
+    news: list[NewTask] = []
+    try:
+        for item in incoming:
+            if isinstance(item, PreparedTask):  # Agent Scheduler's items, converted like an API body
+                news.append(item.store_files(services.files))
+                written.extend(news[-1].files)
+                continue
+            mapping = {ref: services.files.put(data, ext) for ref, (data, ext) in item.blobs.items()}
+            written.extend(mapping.values())
+            new = item.new
+            new.params = _rewrite(new.params, mapping)
+            new.script_args = _rewrite(new.script_args, mapping)
+            new.files = sorted(set(mapping.values()))
+            news.append(new)
+        return services.queue.enqueue_many(news, at=at)  # type: ignore[arg-type]
+    except BaseException:
+        services.queue.forget_files(written)
+        raise
+
+
+def _from_export(services: ApiServices, item: ExportedTask, user: str | None) -> _Incoming:
     limit = services.settings.max_image_bytes
     blobs: dict[str, tuple[bytes, str]] = {}
     for ref, url in (item.files or {}).items():
@@ -83,38 +127,52 @@ def _from_export(services: ApiServices, item: ExportedTask, user: str | None) ->
             raise InvalidTaskData(f"files.{ref}", "is not valid base64") from None
     params = dict(item.params)
     script_args = dict(item.script_args or {})
+    refs = sorted(blobs)
+    check_client_value("params", params, refs)
+    check_client_value("script_args", script_args, refs)
     used = _refs_in(params) | _refs_in(script_args)
     missing = used - set(blobs)
     if missing:
         raise InvalidTaskData("files", f"the export lacks the files {sorted(missing)}")
-    mapping = {ref: services.files.put(data, ext) for ref, (data, ext) in blobs.items() if ref in used}
-    return NewTask(
+    for ref in sorted(_refs_in(params, ("$image",)) | _refs_in(script_args, ("$image",))):
+        check_image_bytes(blobs[ref][0], f"files.{ref}", services.settings)
+    new = NewTask(
         kind=item.kind,
-        params=_rewrite(params, mapping),
+        params=params,
         name=item.name or "",
-        script_args=_rewrite(script_args, mapping),
+        script_args=script_args,
         script_name=item.script_name,
         checkpoint=item.checkpoint,
         source="api",
         priority=item.priority or 0,
-        job_id=item.job_id,
+        job_id=_known_job(services, item.job_id),
         user=user,
-        callback_url=check_callback_url(item.callback_url),
-        files=sorted(set(mapping.values())),
+        callback_url=check_callback_url(item.callback_url, services.settings),
     )
+    validate_new_task(new)  # the entry gate, before any file is written
+    return _Incoming(new, {ref: blob for ref, blob in blobs.items() if ref in used})
 
 
-def _refs_in(value: Any) -> set[str]:
+def _known_job(services: ApiServices, job_id: str | None) -> str | None:
+    """An exported task's job, if that job exists here; a job of another install is dropped."""
+    if not job_id:
+        return None
+    with services.queue.store.read() as conn:
+        row = conn.execute("SELECT 1 FROM job WHERE id = ?", (job_id,)).fetchone()
+    return job_id if row is not None else None
+
+
+def _refs_in(value: Any, tags: tuple[str, ...] = TAGS) -> set[str]:
     found: set[str] = set()
     if isinstance(value, dict):
-        for tag in TAGS:
+        for tag in tags:
             if isinstance(value.get(tag), str):
                 found.add(value[tag])
         for inner in value.values():
-            found |= _refs_in(inner)
+            found |= _refs_in(inner, tags)
     elif isinstance(value, list):
         for inner in value:
-            found |= _refs_in(inner)
+            found |= _refs_in(inner, tags)
     return found
 
 
@@ -133,7 +191,7 @@ def _rewrite(value: Any, mapping: dict[str, str]) -> Any:
 # -- Agent Scheduler's import format ---------------------------------------------------------
 
 
-def parse_as_import(services: ApiServices, content: str, *, user: str | None) -> list[NewTask]:
+def parse_as_import(services: ApiServices, content: str, *, user: str | None) -> list[Any]:
     """``{"content": "<JSON list>"}``: our export items, or Agent Scheduler's (params only)."""
     try:
         items = json.loads(content)
@@ -194,4 +252,5 @@ def _from_agent_scheduler(services: ApiServices, item: dict[str, Any], user: str
         first = pd.error_list(exc)[0]
         raise InvalidTaskData("params." + ".".join(str(p) for p in first["loc"]), first["msg"]) from None
     prepared = prepare_task(kind, validated, services.settings, user=user)
-    return prepared.store_files(services.files)
+    validate_new_task(prepared.new)
+    return prepared

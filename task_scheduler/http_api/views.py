@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import PurePath
 from typing import Any
 
+from ..gate import shown_safely
 from ..task import Task, TaskStatus
 from ..task_queue import Progress
 from .payloads import api_params_view
@@ -33,6 +34,19 @@ def progress_view(progress: Progress | dict[str, Any] | None) -> dict[str, Any] 
 def task_public(
     task: Task, *, position: int | None = None, progress: dict[str, Any] | None = None
 ) -> dict[str, Any]:
+    """The task as our API shows it; one that cannot be shown is listed as damaged (id, reason)."""
+    if task.damaged is None:
+        view = _task_public(task, position, progress)
+        why = shown_safely(view)
+        if why is None:
+            return view
+        task = replace(task, damaged=f"the stored task cannot be shown ({why})")
+    return _task_public(
+        replace(task, params={}, script_args={}, result=None, warnings=[], error=task.damaged), position, None
+    )
+
+
+def _task_public(task: Task, position: int | None, progress: dict[str, Any] | None) -> dict[str, Any]:
     result = None
     if task.result is not None:
         result = {
@@ -68,6 +82,7 @@ def task_public(
         "callback_url": task.callback_url,
         "requeued_from": task.requeued_from,
         "progress": progress,
+        "damaged": task.damaged,
     }
 
 
@@ -95,7 +110,18 @@ def as_result(task: Task) -> str | None:
 
 
 def as_task_model(task: Task, *, position: int | None = None) -> dict[str, Any]:
-    """Agent Scheduler's ``TaskModel``."""
+    """Agent Scheduler's ``TaskModel``; a task that cannot be shown is listed as damaged."""
+    if task.damaged is None:
+        view = _as_task_model(task, position)
+        why = shown_safely(view)
+        if why is None:
+            return view
+        task = replace(task, damaged=f"the stored task cannot be shown ({why})")
+    bare = replace(task, params={}, script_args={}, result=None, error=task.damaged, callback_url=None)
+    return {**_as_task_model(bare, position), "damaged": task.damaged}
+
+
+def _as_task_model(task: Task, position: int | None) -> dict[str, Any]:
     return {
         "id": task.id,
         "api_task_id": task.job_id,

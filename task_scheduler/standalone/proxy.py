@@ -14,12 +14,15 @@ carries ours) without any change to the body or the status.
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import AsyncIterator, Callable
 
 import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from .redact import redact, split_credentials
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +79,13 @@ class Proxy:
         base = self.target()
         if base is None:
             return JSONResponse({"detail": "no WebUI is configured to pass this request to"}, status_code=502)
-        url = _target_url(base, request)
+        plain, credentials = split_credentials(base)
+        url = _target_url(plain, request)
         headers = _forwardable(list(request.headers.raw), drop=frozenset({"host"}))
+        if credentials is not None:  # the WebUI's own --api-auth, as a header: never in a URL or a log
+            token = base64.b64encode(":".join(credentials).encode()).decode("ascii")
+            headers = [(k, v) for k, v in headers if k.lower() != b"authorization"]
+            headers.append((b"authorization", f"Basic {token}".encode("ascii")))
         headers.append(via_entry(request.scope.get("http_version", "1.1")))
         has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
         outgoing = self.client.build_request(
@@ -86,9 +94,10 @@ class Proxy:
         try:
             upstream = await self.client.send(outgoing, stream=True)
         except httpx.TransportError as exc:
-            log.warning("pass-through to %s failed: %s", base, exc)
+            shown = redact(base)
+            log.warning("pass-through to %s failed: %s", shown, type(exc).__name__)
             return JSONResponse(
-                {"detail": f"the WebUI at {base} does not answer ({type(exc).__name__})"}, status_code=502
+                {"detail": f"the WebUI at {shown} does not answer ({type(exc).__name__})"}, status_code=502
             )
 
         async def body() -> AsyncIterator[bytes]:

@@ -33,6 +33,7 @@ from ..errors import InvalidTaskData, OutOfMemory, RunnerUnavailable
 from ..files import FileStore
 from ..runner import ProgressCallback, ProgressUpdate, RunResult
 from ..task import Task, TaskResult, checkpoint_key
+from .redact import redact, split_credentials
 from .remote_body import build_request
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,11 @@ class RemoteRunner:
         poll_s: float = 1.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.url = url.rstrip("/")
+        plain, credentials = split_credentials(url.rstrip("/"))
+        #: the URL to show (credentials redacted); requests carry them as HTTP Basic instead
+        self.url = redact(url.rstrip("/"))
+        #: the URL to send to, credentials included (the pass-through uses it); never show it
+        self.target_url = url.rstrip("/")
         self.files = files
         self.results_dir = Path(results_dir)
         self.poll_s = poll_s
@@ -85,7 +90,10 @@ class RemoteRunner:
         connect_s = min(timeout_s, 5.0)
         self.generation_timeout = httpx.Timeout(timeout_s, connect=connect_s, read=generation_timeout_s)
         self.client = httpx.Client(
-            base_url=self.url, timeout=httpx.Timeout(timeout_s, connect=connect_s), transport=transport
+            base_url=plain,
+            auth=httpx.BasicAuth(*credentials) if credentials else None,
+            timeout=httpx.Timeout(timeout_s, connect=connect_s),
+            transport=transport,
         )
         #: set by the backend pool: keys of checkpoints other backends have and this one lacks
         self.elsewhere: Callable[[], Collection[str]] | None = None

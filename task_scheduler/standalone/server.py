@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
-from starlette.staticfiles import StaticFiles
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from ..executor import ExecutorSettings
 from ..files import FileStore
-from ..http_api import ApiServices, CallbackSender, include_routers
+from ..http_api import ApiServices, ApiSettings, CallbackSender, include_routers
 from ..http_api.auth import make_auth_dependency
 from ..store import Store
 from ..task_queue import TaskQueue
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = REPO_ROOT / "standalone_data"
 ASSETS = "/task-scheduler/assets"
+DOCS = "/task-scheduler/docs"
+OPENAPI = "/task-scheduler/openapi.json"
 
 
 @dataclass
@@ -52,6 +54,8 @@ class ServerConfig:
     api_auth: list[str] | None = None
     pool: PoolSettings = field(default_factory=PoolSettings)
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+    #: let callback URLs reach loopback / private addresses (``--allow-private-callbacks``)
+    allow_private_callbacks: bool = False
     #: folder with the Task Queue page's ``javascript/`` and ``style.css``
     assets_root: Path = REPO_ROOT
 
@@ -123,15 +127,16 @@ class Standalone:
             # the routers only ask whether an executor runs the queue (it does: one per backend)
             executor=self.pool.backends[0].executor,
             webui=PoolWebUIInfo(self.pool),
+            settings=ApiSettings(allow_private_callbacks=config.allow_private_callbacks),
             auth=config.api_auth or None,
         )
-        self.callbacks = CallbackSender(self.queue)
+        self.callbacks = CallbackSender(self.queue, settings=self.services.settings)
         self.proxy = Proxy(self._proxy_target)
         self.app = self._build_app()
 
     def _proxy_target(self) -> str | None:
         backends = self.pool.up() or self.pool.backends
-        return backends[0].url if backends else None
+        return backends[0].runner.target_url if backends else None
 
     def start(self) -> None:
         self.pool.start()
@@ -155,12 +160,14 @@ class Standalone:
         app = FastAPI(
             title="Task Scheduler (standalone)",
             version="1",
-            docs_url="/task-scheduler/docs",
+            # the docs and the schema are routes of our own below, behind --api-auth like the rest
+            docs_url=None,
             redoc_url=None,
-            openapi_url="/task-scheduler/openapi.json",
+            openapi_url=None,
             lifespan=lifespan,
         )
         auth = Depends(make_auth_dependency(self.services))
+        self._add_docs(app, auth)
         include_routers(app, self.services)
         app.include_router(self._status_router(auth))
         self._add_page(app, auth)
@@ -184,13 +191,30 @@ class Standalone:
 
         return router
 
+    @staticmethod
+    def _add_docs(app: FastAPI, auth: Any) -> None:
+        @app.get(OPENAPI, include_in_schema=False, dependencies=[auth])
+        def openapi() -> JSONResponse:
+            return JSONResponse(app.openapi())
+
+        @app.get(DOCS, include_in_schema=False, dependencies=[auth])
+        def docs() -> HTMLResponse:
+            return get_swagger_ui_html(openapi_url=OPENAPI, title=f"{app.title} - API docs")
+
     def _add_page(self, app: FastAPI, auth: Any) -> None:
         root = self.config.assets_root
         scripts_dir = root / "javascript"
         style = root / "style.css"
-        app.mount(
-            f"{ASSETS}/javascript", StaticFiles(directory=scripts_dir, check_dir=False), "ts-javascript"
-        )
+
+        @app.get(f"{ASSETS}/javascript/{{name}}", include_in_schema=False, dependencies=[auth])
+        def script(name: str) -> Response:
+            """One file of the page's scripts: a plain name in that folder, nothing else."""
+            known = {p.name: p for p in scripts_dir.iterdir() if p.is_file()} if scripts_dir.is_dir() else {}
+            path = known.get(name)
+            if path is None:
+                return JSONResponse({"detail": "Not Found"}, status_code=404)
+            media = "text/javascript" if path.suffix in (".js", ".mjs") else None
+            return FileResponse(path, media_type=media)
 
         @app.get(f"{ASSETS}/style.css", include_in_schema=False, dependencies=[auth])
         def stylesheet() -> Response:

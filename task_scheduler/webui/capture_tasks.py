@@ -27,7 +27,7 @@ from ..jobs import Jobs
 from ..saved_tasks import SavedTasks
 from ..sweeps import Choices, parse_axes, queue_sweep
 from ..sweeps import expand as expand_sweep
-from ..task import NewTask
+from ..task import NewTask, validate_new_task
 from ..task_queue import TaskQueue
 from ..values import UnsupportedValue, ValueCodec
 from .arguments import ArgumentError, ArgumentLayout
@@ -241,6 +241,8 @@ class Capturer:
         try:
             encoded, staged = self.encode(values)
             items = self.expand(encoded, user=user, options=options)
+            for item in items:  # the entry gate, before any file is written
+                validate_new_task(item)
             staged.commit()
             tasks = self.queue.enqueue_many(items, at=options.at)
             stored_at = time.time()
@@ -271,7 +273,9 @@ class Capturer:
             choices = Choices(checkpoints=self.facts.checkpoints())
             mode = sweep.get("mode", "cartesian")
             # refuse bad axes before any file is written; the job is then created in one transaction
-            expand_sweep(base, parse_axes(sweep.get("axes"), choices=choices), mode=mode, limit=1)
+            first = expand_sweep(base, parse_axes(sweep.get("axes"), choices=choices), mode=mode, limit=1)
+            for item in [base, *(t.new for t in first)]:
+                validate_new_task(item)
             staged.commit()
             job, tasks = queue_sweep(
                 Jobs(self.queue),

@@ -205,6 +205,8 @@ def refresh_settings() -> None:
     fresh = ts_settings.read()
     ts_settings.apply(ext.executor.settings, fresh.executor)
     ext.settings = fresh
+    if ext.services is not None:
+        ext.services.settings.allow_private_callbacks = fresh.allow_private_callbacks
 
 
 def db_path() -> Path:
@@ -260,7 +262,7 @@ def _open() -> Extension | None:
 
 def _services(ext: Extension) -> Any:
     try:
-        from ..http_api import ApiServices
+        from ..http_api import ApiServices, ApiSettings
     except ImportError:  # fastapi missing: the queue still runs, without routes
         return None
     api_auth = None
@@ -275,6 +277,7 @@ def _services(ext: Extension) -> Any:
         files=ext.files,
         executor=ext.executor,
         webui=WebUIAdapter(ext.runner),
+        settings=ApiSettings(allow_private_callbacks=ext.settings.allow_private_callbacks),
         auth=[api_auth] if api_auth else None,
     )
 
@@ -289,7 +292,7 @@ def _mount(ext: Extension, app: Any) -> bool:
     include_routers(app, ext.services)
     app.include_router(_stats_router(ext))
     if ext.callbacks is None:
-        ext.callbacks = CallbackSender(ext.queue).start()
+        ext.callbacks = CallbackSender(ext.queue, settings=ext.services.settings).start()
     return True
 
 

@@ -23,6 +23,7 @@ RETENTION_DAYS = "task_scheduler_history_retention_days"
 DB_PATH = "task_scheduler_db_path"
 WHEN_DRY = "task_scheduler_when_queue_empty"
 DRY_COMMAND = "task_scheduler_when_queue_empty_command"
+PRIVATE_CALLBACKS = "task_scheduler_allow_private_callbacks"
 
 DRY_NONE = "Do nothing"
 DRY_NOTIFY = "Browser notification"
@@ -38,6 +39,7 @@ KEYS = (
     DB_PATH,
     WHEN_DRY,
     DRY_COMMAND,
+    PRIVATE_CALLBACKS,
 )
 
 
@@ -48,6 +50,7 @@ class ExtensionSettings:
     db_path: str = ""
     when_dry: str = DRY_NONE
     dry_command: str = ""
+    allow_private_callbacks: bool = False
 
 
 def register(on_change: Callable[[], None] | None = None) -> None:
@@ -123,6 +126,13 @@ def register(on_change: Callable[[], None] | None = None) -> None:
             "hold this run's counts"
         ),
     )
+    add(
+        PRIVATE_CALLBACKS,
+        option(False, "Allow callbacks to local and private addresses", "Checkbox", restrict_api=True).info(
+            "lets a task's callback_url reach 127.0.0.1, 192.168.x.x, 10.x.x.x ...: "
+            "for a receiver of your own on this machine or network"
+        ),
+    )
 
 
 def read(opts: Any | None = None) -> ExtensionSettings:
@@ -151,6 +161,7 @@ def read(opts: Any | None = None) -> ExtensionSettings:
         db_path=str(get(DB_PATH, "") or "").strip(),
         when_dry=when_dry if when_dry in DRY_CHOICES else DRY_NONE,
         dry_command=str(get(DRY_COMMAND, "") or "").strip(),
+        allow_private_callbacks=bool(get(PRIVATE_CALLBACKS, False)),
     )
 
 

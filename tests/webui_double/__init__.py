@@ -447,11 +447,17 @@ def _source_file(obj) -> str:
 
 
 def _new_app():
+    """The app the WebUI's routes live on: gradio's ``App``, whose default response class is its
+    ORJSON one (no integers beyond 64 bits, at most 255 levels of nesting)."""
     try:
         from fastapi import FastAPI
     except ImportError:
         return None
-    return FastAPI()
+    try:
+        from gradio.routes import ORJSONResponse
+    except ImportError:  # pragma: no cover - both stacks ship gradio
+        return FastAPI()
+    return FastAPI(default_response_class=ORJSONResponse)
 
 
 def _write_checkpoint(path: pathlib.Path, name: str) -> None:
