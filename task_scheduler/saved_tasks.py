@@ -61,9 +61,13 @@ class SavedTask:
     created_at: float = 0.0
     updated_at: float = 0.0
     files: list[str] = field(default_factory=list)
+    #: why the stored row cannot be read, for a row that was damaged on disk
+    damaged: str | None = None
 
     def as_new_task(self, *, seed: int | None = None, user: str | None = None) -> NewTask:
         """A pending task from this template; ``seed`` replaces the stored one when given."""
+        if self.damaged:
+            raise InvalidTaskData("saved", f"saved task {self.id} is {self.damaged}; delete it")
         params = dict(self.params)
         if seed is not None:
             params["seed"] = seed
@@ -94,13 +98,26 @@ class SavedTask:
         )
 
 
+def _json_object(text: Any) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"expected an object, found {type(value).__name__}")
+    return value
+
+
 def _row(row: sqlite3.Row, files: list[str]) -> SavedTask:
+    """A row as a saved task; one that cannot be read is listed as damaged (and can be deleted)."""
+    try:
+        params, script_args, damaged = _json_object(row["params"]), _json_object(row["script_args"]), None
+    except (TypeError, ValueError) as exc:
+        params, script_args, damaged = {}, {}, f"damaged: {exc}"
     return SavedTask(
         id=row["id"],
-        name=row["name"],
-        kind=row["kind"],
-        params=json.loads(row["params"]),
-        script_args=json.loads(row["script_args"]),
+        name=str(row["name"]),
+        kind=str(row["kind"]),
+        damaged=damaged,
+        params=params,
+        script_args=script_args,
         script_name=row["script_name"],
         checkpoint=row["checkpoint"],
         source=row["source"],
@@ -120,10 +137,15 @@ class SavedTasks:
 
     # -- saving ------------------------------------------------------------------------------
 
+    @staticmethod
+    def check(new: NewTask, name: str) -> str:
+        """Raise what :meth:`save` would refuse (the entry gate, the name); the name it keeps."""
+        validate_new_task(new)
+        return _check_name(name)
+
     def save(self, new: NewTask, name: str) -> SavedTask:
         """Save what would be queued as ``new`` (a capture, an API body) under ``name``."""
-        validate_new_task(new)
-        name = _check_name(name)
+        name = self.check(new, name)
         now = self.store.clock()
         saved = SavedTask(
             id=new_task_id(),

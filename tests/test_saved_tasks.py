@@ -141,3 +141,18 @@ def test_a_finished_task_saved_and_used_as_a_sweep_base(client, executor, image_
     assert [t.params["seed"] for t in pending] == [1, 2, 3] and {t.prompt for t in pending} == {"lamp"}
     both = client.post(f"{API}/jobs", json={"from_saved": saved["id"], "from_task": task_id, "axes": []})
     assert both.status_code == 422
+
+
+def test_a_damaged_row_is_listed_as_damaged_refused_to_queue_and_can_be_deleted(client, saved, files):
+    good = saved.save(NewTask(kind="txt2img", params={"prompt": "fine"}), "fine")
+    bad = saved.save(NewTask(kind="txt2img", params={"prompt": "soon broken"}), "broken")
+    with saved.store.write() as conn:
+        conn.execute("UPDATE saved_task SET params = '{not json' WHERE id = ?", (bad.id,))
+    listed = client.get(f"{API}/saved")
+    assert listed.status_code == 200
+    shown = {s["id"]: s for s in listed.json()["saved"]}
+    assert shown[good.id]["damaged"] is None and shown[bad.id]["damaged"].startswith("damaged: ")
+    refused = client.post(f"{API}/saved/{bad.id}/queue")
+    assert refused.status_code == 422 and "delete it" in refused.json()["detail"][0]["msg"]
+    assert client.delete(f"{API}/saved/{bad.id}").status_code == 200
+    assert [s["id"] for s in client.get(f"{API}/saved").json()["saved"]] == [good.id]

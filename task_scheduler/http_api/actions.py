@@ -104,11 +104,16 @@ def patch_task(
     if params:
         edit.params = stored_changes(task.kind, params, task, owned)
     if script_args:
-        for title in script_args:
-            if not isinstance(title, str) or not title.strip():
-                raise InvalidTaskData("script_args", "script titles must be non-empty text")
-        check_client_value("script_args", script_args, owned, held_tags(task))
+        check_script_args(script_args, task, owned)
     return apply_edit(services, task_id, edit, script_args or None)
+
+
+def check_script_args(script_args: dict[str, Any], task: Task, owned: list[str]) -> None:
+    """An edit's ``script_args``: titled, and no tag or file the task does not hold already."""
+    for title in script_args:
+        if not isinstance(title, str) or not title.strip():
+            raise InvalidTaskData("script_args", "script titles must be non-empty text")
+    check_client_value("script_args", script_args, owned, held_tags(task))
 
 
 def put_task_as(

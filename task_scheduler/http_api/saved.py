@@ -17,7 +17,7 @@ from . import _pydantic as pd
 from . import actions
 from .auth import request_user
 from .errors import ErrorMappingRoute
-from .payloads import check_refs, prepare_task, stored_changes
+from .payloads import prepare_task, stored_changes
 from .schemas import Img2ImgRequest, Position, TaskPatch, Txt2ImgRequest
 from .services import ApiServices
 from .views import iso, task_public
@@ -46,6 +46,7 @@ def saved_public(saved: SavedTask) -> dict[str, Any]:
         "script_name": saved.script_name,
         "checkpoint": saved.checkpoint,
         "source": saved.source,
+        "damaged": saved.damaged,
         "created_at": iso(saved.created_at),
         "updated_at": iso(saved.updated_at),
     }
@@ -69,7 +70,7 @@ def edit_saved(services: ApiServices, saved_id: str, body: TaskPatch) -> SavedTa
     if body.params:
         params = stored_changes(saved.kind, body.params, saved.as_pending_task(), saved.files)
     if body.script_args:
-        check_refs("script_args", body.script_args, saved.files)
+        actions.check_script_args(body.script_args, saved.as_pending_task(), saved.files)
     checkpoint = body.checkpoint.strip() if body.checkpoint is not None else None
     if checkpoint is None and "checkpoint" in sent:
         checkpoint = ""

@@ -301,12 +301,14 @@ class Capturer:
         )
 
     def save(self, values: Sequence[Any], *, user: str | None, options: QueueOptions) -> QueueOutcome:
-        """ "Save as…": the captured values become a saved task; nothing is queued."""
+        """Save as…: the captured values become a saved task; nothing is queued."""
         try:
             encoded, staged = self.encode(values)
             (item,) = self.expand(encoded, user=user, options=QueueOptions(checkpoint=options.checkpoint))
+            saved_tasks = SavedTasks(self.queue)
+            saved_tasks.check(item, options.save_as or "")  # the entry gate, before any file is written
             staged.commit()
-            saved = SavedTasks(self.queue).save(item, options.save_as or "")
+            saved = saved_tasks.save(item, options.save_as or "")
         except (CaptureRefused, ArgumentError, TaskSchedulerError) as exc:
             return self._refused(f"Not saved: {exc}")
         return QueueOutcome(ok=True, message=f"Saved '{saved.name}'", folders=self.folders(), tab=self.tab)
