@@ -304,7 +304,8 @@ def test_load_into_txt2img_fills_the_fields(page, api):
     assert page.input_value("#txt2img_width input[type=number]") == "128"
     assert page.input_value("#txt2img_height input[type=number]") == "192"
     assert page.input_value("#txt2img_seed input") == "77"
-    assert page.locator("#txt2img_prompt textarea").is_visible()  # switched to the txt2img tab
+    # switched to the txt2img tab (the switch is the page's own, after the fields are set)
+    wait_for(lambda: page.locator("#txt2img_prompt textarea").is_visible(), what="the txt2img tab")
 
 
 def test_markup_in_a_prompt_is_shown_as_text_and_runs_nothing(page, api):
