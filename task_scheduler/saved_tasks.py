@@ -189,16 +189,7 @@ class SavedTasks:
     def save_task(self, task_id: str, name: str = "") -> SavedTask:
         """Save any task (pending, running or finished) as a template; its files are shared."""
         task = self.queue.get(task_id)
-        new = NewTask(
-            kind=task.kind,
-            params=task.params,
-            script_args=task.script_args,
-            script_name=task.script_name,
-            checkpoint=task.checkpoint,
-            source=task.source,
-            user=task.user,
-            files=self.queue.files_of(task_id),
-        )
+        new = NewTask.from_task(task, self.queue.files_of(task_id), name="", priority=0, job_id=None)
         return self.save(new, name or task.name or _title(task.prompt, task.kind))
 
     def save_last_capture(self, name: str = "", *, user: str | None = None) -> SavedTask:

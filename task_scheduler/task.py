@@ -198,6 +198,26 @@ class NewTask:
     #: references (from :class:`~task_scheduler.files.FileStore`) of the input files it uses
     files: list[str] = field(default_factory=list)
 
+    @classmethod
+    def from_task(cls, task: Task, files: list[str] | None = None, **changes: Any) -> NewTask:
+        """What would queue ``task`` again: its values and input ``files``, with ``changes``."""
+        values: dict[str, Any] = {
+            "kind": task.kind,
+            "params": task.params,
+            "name": task.name,
+            "script_args": task.script_args,
+            "script_name": task.script_name,
+            "checkpoint": task.checkpoint,
+            "source": task.source,
+            "priority": task.priority,
+            "job_id": task.job_id,
+            "user": task.user,
+            "callback_url": task.callback_url,
+            "files": list(files or []),
+        }
+        values.update(changes)
+        return cls(**values)
+
 
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MAX_NAME_LENGTH = 200

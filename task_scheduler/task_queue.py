@@ -627,16 +627,7 @@ class TaskQueue:
             if name is not None:
                 fields["name"] = name
             edited = replace(task, **fields)
-            validate_new_task(
-                NewTask(
-                    kind=edited.kind,
-                    params=edited.params,
-                    name=edited.name,
-                    script_args=edited.script_args,
-                    source=edited.source,
-                    priority=edited.priority,
-                )
-            )
+            validate_new_task(NewTask.from_task(edited))
             if validate is not None:
                 validate(edited)
             if fields:
@@ -772,21 +763,7 @@ def _like_escape(text: str) -> str:
 
 
 def _copy_of(task: Task, files: list[str]) -> NewTask:
-    return NewTask(
-        kind=task.kind,
-        params=task.params,
-        name=task.name,
-        script_args=task.script_args,
-        script_name=task.script_name,
-        checkpoint=task.checkpoint,
-        source=task.source,
-        priority=task.priority,
-        job_id=task.job_id,
-        user=task.user,
-        callback_url=task.callback_url,
-        requeued_from=task.id,
-        files=files,
-    )
+    return NewTask.from_task(task, files, requeued_from=task.id)
 
 
 __all__ = ["Page", "Progress", "TaskQueue", "TaskNotFound"]

@@ -199,18 +199,8 @@ def _base(services: ApiServices, body: JobCreate, user: str | None) -> tuple[Any
         seeds = task.result.seeds if task.result else []
         if body.keep_seed is not False and params.get("seed", -1) == -1 and seeds:
             params["seed"] = seeds[0]
-        new = NewTask(
-            kind=task.kind,
-            params=params,
-            name=task.name,
-            script_args=task.script_args,
-            script_name=task.script_name,
-            checkpoint=task.checkpoint,
-            source=task.source,
-            priority=task.priority,
-            user=user or task.user,
-            callback_url=task.callback_url,
-            files=services.queue.files_of(task.id),
+        new = NewTask.from_task(
+            task, services.queue.files_of(task.id), params=params, job_id=None, user=user or task.user
         )
         return new, task.id
     kind = body.kind or "txt2img"
