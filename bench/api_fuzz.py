@@ -62,7 +62,7 @@ from PIL import Image  # noqa: E402
 
 from task_scheduler.executor import Executor, ExecutorSettings  # noqa: E402
 from task_scheduler.files import FileStore  # noqa: E402
-from task_scheduler.http_api import ApiServices, ApiSettings, make_compat_router, make_router  # noqa: E402
+from task_scheduler.http_api import ApiServices, ApiSettings, include_routers  # noqa: E402
 from task_scheduler.runner import InMemoryRunner, RunResult  # noqa: E402
 from task_scheduler.store import Store  # noqa: E402
 from task_scheduler.task import TaskResult  # noqa: E402
@@ -70,10 +70,23 @@ from task_scheduler.task_queue import TaskQueue  # noqa: E402
 
 API = "/task-scheduler/v1"
 AS = "/agent-scheduler/v1"
+SEED = "/task-scheduler"  # seed 003's routes, unversioned
 USER, PASSWORD = "fuzz", "pa:ss"
-LISTINGS = (f"{API}/queue", f"{API}/history", f"{AS}/queue", f"{AS}/history")
+LISTINGS = (f"{API}/queue", f"{API}/history", f"{AS}/queue", f"{AS}/history", f"{SEED}/queue", f"{API}/saved")
 #: raised when no case of a kind exists (e.g. no invalid request for an operation without parameters)
 SKIPS = ("SkipTest", "Skipped")
+
+
+def _seed_body(body: dict[str, Any]) -> dict[str, Any]:
+    """A queue body in seed 003's shape: the prompt, and everything else in ``extra_params``."""
+    extra = {k: v for k, v in body.items() if k != "prompt"}
+    return {"prompt": body.get("prompt", ""), "extra_params": extra}
+
+
+def _is_queue_route(path: str) -> bool:
+    """A route of one of the queue's APIs (not the standalone server's docs, schema or assets)."""
+    own = ("/task-scheduler/docs", "/task-scheduler/openapi.json", "/task-scheduler/assets")
+    return path.startswith((API, AS)) or (path.startswith(SEED + "/") and not path.startswith(own))
 
 
 # -- targets --------------------------------------------------------------------------------------
@@ -114,8 +127,7 @@ def inprocess_target(root: Path, auth: bool) -> Iterator[str]:
         auth=[f"{USER}:{PASSWORD}"] if auth else None,
     )
     app = webui_like_app()
-    app.include_router(make_router(services))
-    app.include_router(make_compat_router(services))
+    include_routers(app, services)
     executor.start()
     server, thread, url = serve(app)
     try:
@@ -261,7 +273,8 @@ def hostile(world: World) -> list[tuple[str, str, Any]]:
         "files": {ref: url + base64.b64encode(_bomb(20000, 20000)).decode()},
     }
     cases: list[tuple[str, str, Any]] = []
-    for prefix in (API, AS):
+    for prefix in (API, AS, SEED):
+        shaped = _seed_body if prefix == SEED else dict
         for body in (
             {"prompt": "x", "override_settings": {"d": deep}},
             {"prompt": "x", "alwayson_scripts": {"CN": {"args": [deep]}}},
@@ -278,19 +291,19 @@ def hostile(world: World) -> list[tuple[str, str, Any]]:
             {"prompt": "x", "callback_url": "http://169.254.169.254/latest/meta-data/"},
             {"prompt": "x", "callback_url": "http://[::1]:9/x"},
         ):
-            cases.append(("POST", f"{prefix}/queue/txt2img", body))
+            cases.append(("POST", f"{prefix}/queue/txt2img", shaped(body)))
         cases.append(
             (
                 "POST",
                 f"{prefix}/queue/img2img",
-                {"init_images": [url + base64.b64encode(_bomb(20000, 20000)).decode()]},
+                shaped({"init_images": [url + base64.b64encode(_bomb(20000, 20000)).decode()]}),
             )
         )
         cases.append(
             (
                 "POST",
                 f"{prefix}/queue/img2img",
-                {"init_images": [url + base64.b64encode(b"not an image").decode()]},
+                shaped({"init_images": [url + base64.b64encode(b"not an image").decode()]}),
             )
         )
     cases += [
@@ -500,7 +513,7 @@ def fuzz(base_url: str, cases: int, seed: int, auth: bool, verbose: bool = False
     if spec.status_code != 200 or "json" not in spec.headers.get("content-type", ""):
         spec = client.get("/openapi.json")  # the app's own, in-process
     raw_schema = spec.json()
-    raw_schema["paths"] = {p: v for p, v in raw_schema["paths"].items() if p.startswith((API, AS))}
+    raw_schema["paths"] = {p: v for p, v in raw_schema["paths"].items() if _is_queue_route(p)}
     schema = schemathesis.from_dict(raw_schema, base_url=base_url)
     operations = [result.ok() for result in schema.get_all_operations()]
     positive, negative = (

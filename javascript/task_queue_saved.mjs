@@ -85,7 +85,8 @@ function mountSaved(root, options) {
         const newSeeds = h("input", {type: "checkbox", class: "tsq-saved-new-seeds", checked: !!state.newSeeds[item.id],
             onchange: () => (state.newSeeds[item.id] = newSeeds.checked)});
         const queueIt = () => {
-            const times = Math.max(1, Math.min(1000, parseInt(count.value, 10) || 1));
+            // what the user set on this row, even if the row was redrawn since (state, not the element)
+            const times = Math.max(1, Math.min(1000, parseInt(state.times[item.id] || count.value, 10) || 1));
             const body = {times, new_seeds: newSeeds.checked || times > 1};
             const words = times === 1 ? "1 task" : times + " tasks";
             act(api("/saved/" + encodeURIComponent(item.id) + "/queue", {method: "POST", body}), "Queued " + words + " from '" + item.name + "'");

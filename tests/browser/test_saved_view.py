@@ -47,8 +47,10 @@ def test_save_from_the_menu_edit_queue_load_and_delete(page, api):
     wait_for(lambda: saved_list(api)[0]["params"]["steps"] == 12, what="the edit to be saved")
 
     # queue it three times with new seeds
-    row.locator(".tsq-saved-times").fill("3")
-    row.locator(".tsq-saved-queue").click()
+    times = page.locator(".tsq-saved-row", has_text="fox, dusk").locator(".tsq-saved-times")
+    times.fill("3")
+    wait_for(lambda: times.input_value() == "3", what="the count to stay 3 across redraws")
+    page.locator(".tsq-saved-row", has_text="fox, dusk").locator(".tsq-saved-queue").click()
     wait_for(lambda: page.locator(".tsq-pending-row").count() == 3, what="three pending rows")
     pending = api.get("/queue").json()["pending"]
     assert {t["params"]["steps"] for t in pending} == {12} and {t["name"] for t in pending} == {"fox, dusk"}
