@@ -338,6 +338,30 @@ def test_interrupt_the_running_task(page, api):
     wait_for(lambda: page.locator(".tsq-history-row[data-status=interrupted]").count() == 1, what="the row")
 
 
+def test_pause_now_keeps_the_images_made_and_resume_makes_the_rest(page, api):
+    task = api.post(
+        "/queue/txt2img",
+        json={"prompt": "a paused cat", "steps": 40, "width": 64, "height": 64, "seed": 60, "n_iter": 4},
+    ).json()
+    open_queue(page)
+    assert page.locator(".tsq-pause-now").is_hidden()  # nothing runs yet
+    api.post("/queue/resume")
+    page.locator(".tsq-pause-now").wait_for(timeout=15000)
+    wait_for(lambda: "%" in page.locator(".tsq-progress-text").inner_text(), what="progress")
+    page.locator(".tsq-pause-now").click()
+    parked = wait_for(
+        lambda: (t := api.get(f"/tasks/{task['id']}").json())["status"] == "pending" and t,
+        what="the task to wait",
+    )
+    kept = parked["result"]["seeds"]
+    assert 1 <= len(kept) < 4 and kept == list(range(60, 60 + len(kept)))
+    assert api.get("/queue").json()["paused"] is True
+    wait_for(lambda: page.locator(".tsq-pause-now").is_hidden(), what="Pause now to go with the running task")
+    page.locator(".tsq-pause").click()  # Resume
+    done = wait_done(api, 1)
+    assert done[0]["status"] == "done" and done[0]["result"]["seeds"] == [60, 61, 62, 63]
+
+
 def test_the_tab_in_the_dark_theme(page, api, demo):
     for prompt in ("a dark cat", "a night owl"):
         api.post("/queue/txt2img", json={"prompt": prompt, "steps": 2, "width": 64, "height": 64})
