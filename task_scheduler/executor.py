@@ -304,8 +304,9 @@ class Executor:
         run.result = resume.merged(task, run.result)
         stop = self.queue.stop_request(task.id)
         if stop == "paused":
-            if len(run.result.seeds) >= resume.iterations(task) * resume.batch_size(task):
-                return Outcome(TaskStatus.DONE, run)  # it had finished all the same
+            whole = len(run.result.seeds) >= resume.iterations(task) * resume.batch_size(task)
+            if not run.interrupted or whole:  # the runner let it finish (or it had finished anyway)
+                return Outcome(TaskStatus.DONE, run)
             # k of N iterations (maybe none yet): wait in the queue to make the rest
             return Outcome(TaskStatus.PENDING, run, made=resume.partial(task, run.result))
         if stop is not None:

@@ -90,7 +90,7 @@ class InMemoryRunner:
         progress(ProgressUpdate(1.0, "finished"))
         if outcome is None:
             outcome = RunResult(TaskResult(images=[], infotexts=[task.prompt]))
-        if self.interrupted.is_set():
+        if self.interrupted.is_set() or self.stopping.is_set():  # as the WebUI counts "stop generating"
             outcome.interrupted = True
         return outcome
 

@@ -257,3 +257,14 @@ def test_kill_9_after_three_of_five_and_the_requeued_run_makes_two(tmp_path, out
     done = queue.get(task_id)
     assert done.status is TaskStatus.DONE and done.result.seeds == [20, 21, 22, 23, 24]
     assert done.crashes == 1
+
+
+def test_a_run_the_runner_let_finish_is_done_even_without_seeds(queue, runner, executor):
+    """A runner without "stop after this image" (a remote WebUI), or a result without seeds
+    (an upscale), finishes whole: Pause now must not queue it to run again."""
+    task_id = queue_task(queue, seed=1, n_iter=3)
+    finished_whole = RunResult(TaskResult(images=["x.png"], infotexts=["x"], seeds=[]))
+    runner.behaviour = lambda task: queue.pause_now() and finished_whole
+    runner.stop_after_current = lambda: None  # this runner cannot stop inside a task
+    executor.run_one()
+    assert queue.get(task_id).status is TaskStatus.DONE and queue.paused
