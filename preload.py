@@ -9,3 +9,9 @@ def preload(parser):
         default=None,
         help="Task Scheduler: path of the queue database (default: in the extension's folder)",
     )
+    parser.add_argument(
+        "--task-scheduler-worker",
+        type=str,
+        default=None,
+        help="Task Scheduler: this WebUI's name among the workers of a shared queue (default: host:port)",
+    )

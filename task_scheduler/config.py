@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 ENV_DB_PATH = "TASK_SCHEDULER_DB"
+ENV_WORKER_NAME = "TASK_SCHEDULER_WORKER"
 CLI_FLAG = "--task-scheduler-db"
 DB_FILENAME = "task_scheduler.sqlite3"
 FILES_DIRNAME = "task_scheduler_files"
@@ -33,3 +34,18 @@ def resolve_db_path(
 def files_dir_for(db_path: str | Path) -> Path:
     """Input files sit in a folder beside the database, so moving the DB moves its files."""
     return Path(db_path).parent / FILES_DIRNAME
+
+
+def worker_name(
+    host: str, port: int | None, *, cli_value: str | None = None, environ: dict[str, str] | None = None
+) -> str:
+    """This WebUI's name among the workers of a shared queue: flag, environment, or host:port.
+
+    It is also the worker's id, so it must stay the same across restarts (a restarted WebUI
+    recovers its own tasks at once) and differ between two WebUIs on one database.
+    """
+    env = os.environ if environ is None else environ
+    for candidate in (cli_value, env.get(ENV_WORKER_NAME)):
+        if candidate and str(candidate).strip():
+            return str(candidate).strip()[:200]
+    return f"{host}:{port or 7860}"

@@ -1,7 +1,13 @@
-"""The executor: a daemon thread that runs pending tasks one at a time through a Runner.
+"""The executor: a worker of the queue, a daemon thread that runs tasks one at a time through a Runner.
 
 ``run_one()`` does one unit of work and is what tests call; the thread is only a loop around it
-that sleeps on an Event, so an idle queue costs nothing and new work starts at once.
+that sleeps on an Event, so an idle queue costs nothing and new work starts at once (a task
+queued by another process wakes it through the store's change watch).
+
+A second thread beats the worker's heart (:mod:`.workers`): it renews the lease of the running
+task however long the run blocks, puts back tasks of workers whose lease lapsed, and notices
+when this worker's own claim was taken from it (its run is then interrupted: another worker has
+the task).
 All outcomes are decided in :meth:`Executor._outcome`, the single place that maps what happened
 to a status.
 
@@ -22,9 +28,11 @@ from typing import Any
 
 from . import resume
 from .errors import InvalidTransition, OutOfMemory, RunnerUnavailable, StoreUnavailable, TaskNotFound
+from .events import WAKES_WORKERS, QueueEvent
 from .runner import ProgressUpdate, Runner, RunResult
 from .task import Task, TaskResult, TaskStatus
 from .task_queue import Progress, TaskQueue
+from .workers import WorkerIdentity
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +41,8 @@ _RETRY_AFTER_STORE_ERROR_S = 5.0
 _RETRY_AFTER_ERROR_S = 5.0
 #: tries to record one outcome before it is recorded as ``failed`` instead
 _RECORD_ATTEMPTS = 3
+#: a running task's progress is written to the store at most this often (every process reads it)
+_PROGRESS_EVERY_S = 0.25
 
 
 @dataclass
@@ -71,19 +81,24 @@ class Executor:
         runner: Runner,
         settings: ExecutorSettings | None = None,
         *,
-        recover: bool = True,
+        worker: WorkerIdentity | None = None,
     ) -> None:
-        """``recover=False`` when several executors share one queue and their owner recovered it
-        once before starting them (one executor's recovery must not take another's live task)."""
+        """``worker``: who this executor is in the shared queue; give a stable id (the WebUI's
+        host and port) so that a restart recovers its own tasks at once."""
         self.queue = queue
         self.runner = runner
         self.settings = settings or ExecutorSettings()
+        self.worker = worker or WorkerIdentity.local()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
         self._current: str | None = None
-        self._recovered = not recover
+        self._recovered = False
+        self._stop_acted: tuple[str, str] | None = None
+        self._progress_written = 0.0
+        self._heart_stop = threading.Event()
+        self._heart: threading.Thread | None = None
         self._unrecorded: _Unrecorded | None = None
         self._after: list[Any] = []
         self._ended = True
@@ -102,6 +117,7 @@ class Executor:
             if self._thread is not None and self._thread.is_alive():
                 return
             predecessor = after if after is not None and after is not self and after.alive else None
+            self.worker = self.queue.workers.register(self.worker, checkpoint=self._checkpoint())
             if predecessor is None:
                 self._recover_once()
             else:
@@ -115,11 +131,17 @@ class Executor:
                 target=self._loop, args=(predecessor,), name="task-scheduler-executor", daemon=True
             )
             self._thread.start()
+            if self._heart is None or not self._heart.is_alive():
+                self._heart_stop.clear()
+                self._heart = threading.Thread(
+                    target=self._heartbeat_loop, name="task-scheduler-heartbeat", daemon=True
+                )
+                self._heart.start()
 
     def _recover_once(self) -> None:
         if self._recovered:
             return
-        recovered = self.queue.recover_after_crash(requeue=self.settings.requeue_interrupted)
+        recovered = self.queue.recover(worker=self.worker, requeue=self.settings.requeue_interrupted)
         for task in recovered:
             log.warning(
                 "task %s was running when the WebUI stopped: %s",
@@ -146,6 +168,14 @@ class Executor:
         with self._lifecycle:
             if self._thread is thread and (thread is None or not thread.is_alive()):
                 self._thread = None
+                ended = thread is not None
+            else:
+                ended = False
+        if ended:
+            try:
+                self.queue.workers.stopped(self.worker)
+            except Exception:
+                log.exception("worker %s: could not record its stop", self.worker.id)
 
     def close(self) -> None:
         """Stop and stop listening to the queue (used when the WebUI reloads its scripts)."""
@@ -163,17 +193,31 @@ class Executor:
     def wake(self) -> None:
         self._wake.set()
 
-    def _on_queue_event(self, event: str, task: Task | None) -> None:
+    def _on_queue_event(self, event: QueueEvent, task: Task | None) -> None:
+        if event in (QueueEvent.STOP_REQUESTED, QueueEvent.CHANGED_ELSEWHERE):
+            self._act_on_stop_request()
+        if event in WAKES_WORKERS:
+            self._wake.set()
+
+    def _act_on_stop_request(self) -> None:
+        """Stop the current run when someone (this process or another) asked; once per request."""
         current = self._current
-        reason = self.queue.stop_request(current) if event == "stop_requested" and current else None
+        if current is None:
+            return
+        try:
+            reason = self.queue.stop_request(current)
+        except Exception:
+            log.exception("task %s: could not read its stop request", current)
+            return
+        if reason is None or self._stop_acted == (current, reason):
+            return
+        self._stop_acted = (current, reason)
         if reason == "paused":
             stop_after_current = getattr(self.runner, "stop_after_current", None)
             if stop_after_current is not None:  # else the task runs to its end, then the queue waits
                 stop_after_current()
-        elif reason is not None:
+        else:
             self.runner.interrupt()
-        if event in ("enqueued", "resumed", "run_once", "moved", "recovered", "requeued", "job_resumed"):
-            self._wake.set()
 
     def _loop(self, predecessor: Executor | None = None) -> None:
         try:
@@ -215,6 +259,7 @@ class Executor:
         fn()
 
     def _run_after_stop(self) -> None:
+        self._heart_stop.set()
         with self._lifecycle:
             self._ended = True
             after, self._after = self._after, []
@@ -245,10 +290,11 @@ class Executor:
         elsewhere = getattr(self.runner, "checkpoints_elsewhere", None)
         if elsewhere is not None:
             skip = elsewhere()
-        task = self.queue.claim_next(prefer_checkpoint=prefer, skip_checkpoints=skip)
+        task = self.queue.claim_next(worker=self.worker, prefer_checkpoint=prefer, skip_checkpoints=skip)
         if task is None:
             return False
         self._current = task.id
+        self._progress_written = 0.0
         try:
             outcome = self._outcome(task)
         finally:
@@ -317,10 +363,12 @@ class Executor:
 
     def _record(self, task: Task, outcome: Outcome) -> None:
         if outcome.status is None:
-            self.queue.requeue_running(task.id, outcome.error or "the runner became unavailable")
+            self.queue.requeue_running(
+                task.id, outcome.error or "the runner became unavailable", worker=self.worker
+            )
             return
         if outcome.status is TaskStatus.PENDING:
-            self.queue.park(task.id, outcome.made)
+            self.queue.park(task.id, outcome.made, worker=self.worker)
             return
         run = outcome.run
         self.queue.finish(
@@ -329,6 +377,7 @@ class Executor:
             result=run.result if run else None,
             error=outcome.error,
             warnings=run.warnings if run else (),
+            worker=self.worker,
         )
 
     def _purge_history(self) -> None:
@@ -345,7 +394,7 @@ class Executor:
             made = resume.partial(task, resume.merged(task, update.made))
             if made is not None:
                 try:
-                    self.queue.record_partial(task.id, made)
+                    self.queue.record_partial(task.id, made, worker=self.worker)
                 except Exception:  # best effort: the run itself goes on
                     log.exception("task %s: could not keep its images so far", task.id)
             return
@@ -353,8 +402,58 @@ class Executor:
         if eta is None and 0 < update.fraction < 1:
             elapsed = time.monotonic() - started
             eta = elapsed / update.fraction - elapsed
+        now = time.monotonic()
+        if now - self._progress_written < _PROGRESS_EVERY_S and update.fraction < 1:
+            return
+        self._progress_written = now
         extra: dict[str, Any] = dict(update.extra)
-        self.queue.set_progress(Progress(task.id, update.fraction, update.text, eta, extra))
+        try:
+            self.queue.set_progress(
+                Progress(task.id, update.fraction, update.text, eta, extra), worker=self.worker
+            )
+        except Exception:  # progress is best effort: the run goes on
+            log.exception("task %s: could not write its progress", task.id)
+
+    # -- the heartbeat ------------------------------------------------------------------------
+
+    def _checkpoint(self) -> str | None:
+        try:
+            return self.runner.current_checkpoint()
+        except Exception:
+            return None
+
+    def worker_state(self) -> str:
+        """What the worker row says it does: ``running`` a task, ``idle``, or ``down`` (a remote
+        WebUI that does not answer)."""
+        return "running" if self._current is not None else "idle"
+
+    def beat(self) -> None:
+        """One heartbeat: renew the lease, notice a lost claim, put back tasks of dead workers."""
+        current = self._current
+        held = self.queue.workers.heartbeat(
+            self.worker, state=self.worker_state(), checkpoint=self._checkpoint(), current_task=current
+        )
+        if current is not None and current not in held and current == self._current:
+            log.error(
+                "task %s: this worker's claim lapsed and the task was taken back; stopping its run", current
+            )
+            self.runner.interrupt()
+        for task in self.queue.recover(lapsed_only=True, requeue=self.settings.requeue_interrupted):
+            log.warning(
+                "task %s: its worker %s stopped renewing its lease; %s",
+                task.id,
+                task.worker_id,
+                "requeued" if task.status is TaskStatus.PENDING else "left interrupted",
+            )
+
+    def _heartbeat_loop(self) -> None:
+        """Beats until the executor's thread has ended, not when it was asked to stop: a task
+        it still finishes keeps its lease."""
+        while not self._heart_stop.wait(self.worker.heartbeat_s):
+            try:
+                self.beat()
+            except Exception:
+                log.exception("worker %s: heartbeat failed; trying again", self.worker.id)
 
 
 def _describe(exc: BaseException) -> str:

@@ -8,9 +8,12 @@ A file is written (:meth:`FileStore.put`) before the task that uses it is queued
 bytes give the same file. So a put *holds* its file until the task is queued
 (:meth:`FileStore.release`, called by the queue after its commit): deleting the last task that
 used a file skips a held one, or a new task uploading the same image meanwhile would point at
-a deleted file. Put and delete take one lock, so a put never finds a file that is about to go.
-A hold that nobody releases (the task was refused) lapses after ``HOLD_S``. Holds live in this
-process: two processes that share one queue folder are not covered.
+a deleted file. A hold that nobody releases (the task was refused) lapses after ``HOLD_S``.
+
+Where holds live decides who sees them: :class:`ProcessHolds` (this process only; tools and
+tests) or :class:`StoreHolds` (the queue's database, so several WebUIs that share one queue
+folder see each other's puts). A put writes its hold before it looks for the file, and the queue
+deletes files inside its write transaction, so a put never finds a file that is about to go.
 """
 
 from __future__ import annotations
@@ -23,24 +26,109 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Protocol
 
 from .errors import InvalidTaskData
+from .store import Store
 
 _REF = re.compile(r"^[0-9a-f]{64}\.[a-z0-9]{1,8}$")
 
 #: a put's hold lapses after this long when its task was never queued
 HOLD_S = 3600.0
 
+
+class FileHolds(Protocol):
+    """Where a put's hold on its file is kept until its task is queued."""
+
+    def hold(self, ref: str) -> None: ...
+
+    def release(self, refs: Iterable[str]) -> None: ...
+
+    def held(self, refs: Iterable[str]) -> set[str]:
+        """The refs among ``refs`` that a put still holds (its hold has not lapsed)."""
+        ...
+
+
 # One registry per process, by folder: every FileStore over one folder sees the same holds.
-_lock = threading.Lock()
+_lock = threading.RLock()
 _holds: dict[str, dict[str, float]] = {}
 
 
-class FileStore:
-    def __init__(self, root: str | Path, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.root = Path(root)
+class ProcessHolds:
+    """Holds in this process's memory: enough when one process uses the folder."""
+
+    def __init__(self, root: str | Path, clock: Callable[[], float] = time.monotonic) -> None:
+        self._key = os.path.abspath(root)
         self._clock = clock
-        self._key = os.path.abspath(self.root)
+
+    def hold(self, ref: str) -> None:
+        with _lock:
+            held = _holds.setdefault(self._key, {})
+            now = self._clock()
+            if len(held) > 1000:  # forget lapsed holds of puts whose task never came
+                for stale in [r for r, since in held.items() if now - since >= HOLD_S]:
+                    del held[stale]
+            held[ref] = now
+
+    def release(self, refs: Iterable[str]) -> None:
+        with _lock:
+            held = _holds.get(self._key)
+            if held:
+                for ref in refs:
+                    held.pop(ref, None)
+
+    def held(self, refs: Iterable[str]) -> set[str]:
+        with _lock:
+            held = _holds.get(self._key, {})
+            now = self._clock()
+            return {ref for ref in refs if ref in held and now - held[ref] < HOLD_S}
+
+
+class StoreHolds:
+    """Holds in the queue's database (``file_hold``), seen by every process that shares it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def hold(self, ref: str) -> None:
+        now = self.store.clock()
+        with self.store.write(quiet=True) as conn:
+            conn.execute("DELETE FROM file_hold WHERE held_until < ?", (now,))
+            conn.execute(
+                "INSERT INTO file_hold (ref, held_until) VALUES (?, ?) "
+                "ON CONFLICT(ref) DO UPDATE SET held_until = excluded.held_until",
+                (ref, now + HOLD_S),
+            )
+
+    def release(self, refs: Iterable[str]) -> None:
+        refs = list(refs)
+        if refs:
+            with self.store.write(quiet=True) as conn:
+                conn.executemany("DELETE FROM file_hold WHERE ref = ?", [(r,) for r in refs])
+
+    def held(self, refs: Iterable[str]) -> set[str]:
+        now = self.store.clock()
+        with self.store.read() as conn:
+            return {
+                ref
+                for ref in refs
+                if conn.execute(
+                    "SELECT 1 FROM file_hold WHERE ref = ? AND held_until >= ?", (ref, now)
+                ).fetchone()
+            }
+
+
+class FileStore:
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        holds: FileHolds | None = None,
+    ) -> None:
+        """``holds``: :class:`StoreHolds` when several processes share the folder."""
+        self.root = Path(root)
+        self.holds: FileHolds = holds or ProcessHolds(self.root, clock)
 
     def put(self, data: bytes, extension: str = "png") -> str:
         """Store ``data`` and return its reference; writing the same bytes twice is free."""
@@ -49,13 +137,8 @@ class FileStore:
             raise InvalidTaskData("file", f"unsupported file extension {extension!r}")
         ref = f"{hashlib.sha256(data).hexdigest()}.{extension}"
         target = self._path_for(ref)
+        self.holds.hold(ref)  # before looking for the file: a delete now sees the hold
         with _lock:
-            held = _holds.setdefault(self._key, {})
-            now = self._clock()
-            if len(held) > 1000:  # forget lapsed holds of puts whose task never came
-                for stale in [r for r, since in held.items() if now - since >= HOLD_S]:
-                    del held[stale]
-            held[ref] = now
             if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 # Write then rename, so a crash never leaves a half-written file under a valid name.
@@ -71,11 +154,7 @@ class FileStore:
 
     def release(self, refs: Iterable[str]) -> None:
         """The tasks using ``refs`` are queued (or were refused): their puts hold them no more."""
-        with _lock:
-            held = _holds.get(self._key)
-            if held:
-                for ref in refs:
-                    held.pop(ref, None)
+        self.holds.release(refs)
 
     def path(self, ref: str) -> Path:
         """The file behind a reference; refuses anything that is not a reference we made."""
@@ -94,18 +173,14 @@ class FileStore:
 
     def delete(self, refs: Iterable[str]) -> list[str]:
         """Unlink the files no task uses any more, except those a put holds; return the unlinked."""
+        refs = [ref for ref in refs if self.path(ref)]
         removed = []
         with _lock:
-            held = _holds.get(self._key, {})
-            now = self._clock()
+            held = self.holds.held(refs)
             for ref in refs:
-                path = self.path(ref)
-                since = held.get(ref)
-                if since is not None:
-                    if now - since < HOLD_S:
-                        continue
-                    del held[ref]
-                path.unlink(missing_ok=True)
+                if ref in held:
+                    continue
+                self.path(ref).unlink(missing_ok=True)
                 removed.append(ref)
         return removed
 

@@ -22,8 +22,9 @@ from pathlib import Path, PurePath
 from typing import Any, Literal
 
 from .errors import InvalidTaskData, InvalidTransition, TaskNotFound
+from .events import QueueEvent
 from .task import MAX_NAME_LENGTH, NewTask, Task, TaskStatus, ensure_json
-from .task_queue import TaskQueue, _copy_of
+from .task_queue import TaskQueue
 
 Mark = Literal["kept", "discarded"]
 MARKS = ("kept", "discarded")
@@ -299,20 +300,20 @@ class Jobs:
 
     def hold(self, job_id: str) -> Job:
         """Pause the job: its pending tasks stay queued but are not started."""
-        return self._set_held(job_id, True, "job_held")
+        return self._set_held(job_id, True, QueueEvent.JOB_HELD)
 
     def release(self, job_id: str) -> Job:
         """Resume a held job."""
-        return self._set_held(job_id, False, "job_resumed")
+        return self._set_held(job_id, False, QueueEvent.JOB_RESUMED)
 
-    def _set_held(self, job_id: str, held: bool, event: str) -> Job:
+    def _set_held(self, job_id: str, held: bool, event: QueueEvent) -> Job:
         with self.store.write() as conn:
             self._require(conn, job_id)
             conn.execute(
                 "UPDATE job SET held = ?, updated_at = ? WHERE id = ?",
                 (int(held), self.store.clock(), job_id),
             )
-        self.queue._emit(event, None)
+        self.queue.notify(event, None)
         return self.get(job_id)
 
     def move_to_top(self, job_id: str) -> Job:
@@ -345,7 +346,7 @@ class Jobs:
                     require=[TaskStatus.PENDING],
                     action="move it",
                 )
-        self.queue._emit("moved", None)
+        self.queue.notify(QueueEvent.MOVED, None)
         return self.get(job_id)
 
     def cancel(self, job_id: str) -> tuple[Job, list[str]]:
@@ -379,7 +380,7 @@ class Jobs:
                 "UPDATE job SET cancelled_at = ?, held = 0, updated_at = ? WHERE id = ?", (now, now, job_id)
             )
         for task in cancelled:
-            self.queue._emit("cancelled", task)
+            self.queue.notify(QueueEvent.CANCELLED, task)
         for task_id in running:
             self.queue.request_stop(task_id, "cancelled")
         return self.get(job_id), running
@@ -401,7 +402,7 @@ class Jobs:
             conn.execute("DELETE FROM job WHERE id = ?", (job_id,))
         self.queue.delete_unused_files(orphans)
         removed = _unlink(paths)
-        self.queue._emit("job_deleted", None)
+        self.queue.notify(QueueEvent.JOB_DELETED, None)
         return {"id": job_id, "deleted_tasks": len(ids), "deleted_images": len(removed)}
 
     def requeue_failed(self, job_id: str) -> list[Task]:
@@ -413,7 +414,10 @@ class Jobs:
                 for t in self._current_tasks(conn, job_id)
                 if t.status in (TaskStatus.FAILED, TaskStatus.INTERRUPTED)
             ]
-            copies = [_copy_of(task, self.store.files_of(conn, task.id)) for task in failed]
+            copies = [
+                NewTask.from_task(task, self.store.files_of(conn, task.id), requeued_from=task.id)
+                for task in failed
+            ]
         if not copies:
             return []
 
@@ -447,7 +451,7 @@ class Jobs:
                     )
                 image.mark = mark
             conn.execute("UPDATE job SET updated_at = ? WHERE id = ?", (now, job_id))
-        self.queue._emit("job_marked", None)
+        self.queue.notify(QueueEvent.JOB_MARKED, None)
         return chosen
 
     def delete_discarded(self, job_id: str) -> list[str]:
@@ -471,7 +475,7 @@ class Jobs:
                 [(job_id, p) for p in targets],
             )
         removed = _unlink(targets)
-        self.queue._emit("job_marked", None)
+        self.queue.notify(QueueEvent.JOB_MARKED, None)
         return removed
 
     # -- helpers -----------------------------------------------------------------------------

@@ -139,6 +139,39 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX idx_saved_task_file_ref ON saved_task_file (ref);
         """,
     ),
+    (
+        "workers: who runs what under which lease; stop requests and progress seen by every process",
+        """
+        CREATE TABLE worker (
+            id              TEXT PRIMARY KEY,
+            name            TEXT NOT NULL,
+            kind            TEXT NOT NULL,
+            host            TEXT NOT NULL DEFAULT '',
+            pid             INTEGER,
+            instance        TEXT NOT NULL DEFAULT '',
+            state           TEXT NOT NULL DEFAULT 'idle',
+            paused          INTEGER NOT NULL DEFAULT 0,
+            checkpoint      TEXT,
+            checkpoint_key  TEXT,
+            current_task    TEXT,
+            info            TEXT NOT NULL DEFAULT '{}',
+            lease_s         REAL NOT NULL,
+            started_at      REAL NOT NULL,
+            heartbeat_at    REAL NOT NULL,
+            stopped_at      REAL
+        );
+        ALTER TABLE task ADD COLUMN worker_id TEXT;
+        ALTER TABLE task ADD COLUMN lease_expires_at REAL;
+        ALTER TABLE task ADD COLUMN worker_pin TEXT;
+        ALTER TABLE task ADD COLUMN stop_request TEXT;
+        ALTER TABLE task ADD COLUMN progress TEXT;
+        CREATE INDEX idx_task_running ON task (lease_expires_at) WHERE status = 'running';
+        CREATE TABLE file_hold (
+            ref         TEXT PRIMARY KEY,
+            held_until  REAL NOT NULL
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -10,6 +10,7 @@ can only come from *another process* holding the file, which we report as
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -44,14 +45,21 @@ UPDATABLE = frozenset(
         "crashes",
         "user",
         "callback_url",
+        "worker_id",
+        "lease_expires_at",
+        "worker_pin",
+        "stop_request",
+        "progress",
     }
 )
 _JSON_COLUMNS = frozenset({"params", "script_args", "warnings"})
+#: how often a store that someone watches looks for another process's commits (``data_version``)
+WATCH_INTERVAL_S = 0.1
 
 TASK_COLUMNS = (
     "id, kind, name, status, params, script_args, script_name, checkpoint, source, priority, position, "
     "pinned, job_id, bookmarked, created_at, updated_at, started_at, finished_at, result, error, warnings, "
-    "attempts, crashes, user, callback_url, requeued_from"
+    "attempts, crashes, user, callback_url, requeued_from, worker_id, lease_expires_at, worker_pin"
 )
 
 
@@ -76,6 +84,9 @@ class Store:
         self._lock = threading.RLock()
         self._revision_changed = threading.Condition(self._lock)
         self._closed = False
+        self._watchers: list[Callable[[], None]] = []
+        self._watch_thread: threading.Thread | None = None
+        self._data_version = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = sqlite3.connect(
@@ -91,6 +102,7 @@ class Store:
             self._conn.execute("PRAGMA foreign_keys = ON")
             migrate(self._conn)
             self._revision = int(self._meta("revision", "0"))
+            self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             self._conn_close_quietly()
             raise StoreUnavailable(_explain(self.path, exc)) from exc
@@ -134,11 +146,12 @@ class Store:
                 raise StoreUnavailable(_explain(self.path, exc)) from exc
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self, *, quiet: bool = False) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction that bumps the revision when it changed a row.
 
         A transaction that changed nothing (the executor's idle ``claim_next``) leaves the
-        revision alone, so it wakes no ``/wait`` client.
+        revision alone, so it wakes no ``/wait`` client. ``quiet``: a change nobody needs to be
+        woken for (a heartbeat, a lease renewal, a progress step) leaves it alone too.
         """
         with self._lock:
             self._check_open()
@@ -150,11 +163,12 @@ class Store:
             try:
                 before = self._conn.total_changes
                 yield self._conn
-                changed = self._conn.total_changes != before
+                changed = not quiet and self._conn.total_changes != before
                 if changed:
                     self._conn.execute(
                         "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'"
                     )
+                    revision = int(self._meta("revision", "0"))  # other processes bump it too
                 self._conn.execute("COMMIT")
             except BaseException as exc:
                 try:
@@ -165,7 +179,7 @@ class Store:
                     raise StoreUnavailable(_explain(self.path, exc)) from exc
                 raise
             if changed:
-                self._revision += 1
+                self._revision = revision
                 self._revision_changed.notify_all()
 
     def _check_open(self) -> None:
@@ -179,15 +193,77 @@ class Store:
         return self._revision
 
     def wait_for_revision(self, since: int, timeout: float) -> int:
-        """Block until the revision differs from ``since`` or ``timeout`` passes; return it."""
+        """Block until the revision differs from ``since`` or ``timeout`` passes; return it.
+
+        Another process's commit counts too: the wait looks for one every ``WATCH_INTERVAL_S``.
+        """
         deadline = time.monotonic() + max(0.0, timeout)
         with self._lock:
             while self._revision == since and not self._closed:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                self._revision_changed.wait(remaining)
+                self._revision_changed.wait(min(remaining, WATCH_INTERVAL_S))
+                self._look_for_other_writers()
             return self._revision
+
+    def _look_for_other_writers(self) -> bool:
+        """True when another connection committed a change that bumped the revision.
+
+        ``PRAGMA data_version`` changes only when *another* connection committed, and costs
+        microseconds, so a waiting process polls it instead of re-reading the queue.
+        """
+        with self._lock:
+            if self._closed:
+                return False
+            try:
+                version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+                if version == self._data_version:
+                    return False
+                self._data_version = version
+                revision = int(self._meta("revision", "0"))
+            except sqlite3.DatabaseError:
+                return False  # the next look tries again; a reader never fails on this
+            if revision == self._revision:
+                return False  # a quiet write (heartbeat, progress) elsewhere
+            self._revision = revision
+            self._revision_changed.notify_all()
+            return True
+
+    def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` (from a watcher thread) after another process changed the queue.
+
+        The thread runs while anyone watches; returns the function that stops watching.
+        """
+        with self._lock:
+            self._watchers.append(callback)
+            if self._watch_thread is None or not self._watch_thread.is_alive():
+                self._watch_thread = threading.Thread(
+                    target=self._watch_loop, name="task-scheduler-store-watch", daemon=True
+                )
+                self._watch_thread.start()
+
+        def unwatch() -> None:
+            with self._lock:
+                if callback in self._watchers:
+                    self._watchers.remove(callback)
+
+        return unwatch
+
+    def _watch_loop(self) -> None:
+        while True:
+            time.sleep(WATCH_INTERVAL_S)
+            with self._lock:
+                if self._closed or not self._watchers:
+                    self._watch_thread = None
+                    return
+                watchers = list(self._watchers)
+            if self._look_for_other_writers():
+                for callback in watchers:
+                    try:
+                        callback()
+                    except Exception:  # pragma: no cover - a watcher must not end the loop
+                        logging.getLogger(__name__).exception("store watcher failed")
 
     # -- meta key/value ----------------------------------------------------------------------
 
@@ -198,6 +274,12 @@ class Store:
     def get_meta(self, key: str, default: str = "") -> str:
         with self.read():
             return self._meta(key, default)
+
+    @staticmethod
+    def meta(conn: sqlite3.Connection, key: str, default: str = "") -> str:
+        """A meta value read inside a transaction the caller holds."""
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
 
     @staticmethod
     def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
@@ -213,7 +295,7 @@ class Store:
     def insert(conn: sqlite3.Connection, task: Task) -> None:
         conn.execute(
             f"INSERT INTO task ({TASK_COLUMNS}, checkpoint_key, search_text) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"VALUES ({', '.join('?' for _ in range(TASK_COLUMNS.count(',') + 3))})",
             (
                 task.id,
                 task.kind,
@@ -241,6 +323,9 @@ class Store:
                 task.user,
                 task.callback_url,
                 task.requeued_from,
+                task.worker_id,
+                task.lease_expires_at,
+                task.worker_pin,
                 checkpoint_key(task.checkpoint),
                 search_text(task.name, task.params, task.checkpoint),
             ),
@@ -311,9 +396,14 @@ class Store:
         *,
         only_from: Iterable[TaskStatus] | None = None,
         action: str | None = None,
+        owner: str | None = None,
         **fields: Any,
     ) -> None:
-        """The only status writer: a guarded UPDATE that refuses a move the lifecycle forbids."""
+        """The only status writer: a guarded UPDATE that refuses a move the lifecycle forbids.
+
+        ``owner``: only while that worker holds the task (a worker whose lease was taken over
+        must not record an outcome over the task's new run).
+        """
         sources = allowed_sources(target)
         if only_from is not None:
             sources = sources & frozenset(only_from)
@@ -321,10 +411,11 @@ class Store:
         assignments.insert(0, "status = ?")
         values.insert(0, target.value)
         placeholders = ", ".join("?" for _ in sources) or "NULL"
+        guard = "" if owner is None else " AND worker_id = ?"
         cursor = conn.execute(
             f"UPDATE task SET {', '.join(assignments)}, updated_at = ? "
-            f"WHERE id = ? AND status IN ({placeholders})",
-            (*values, self.clock(), task_id, *(s.value for s in sources)),
+            f"WHERE id = ? AND status IN ({placeholders}){guard}",
+            (*values, self.clock(), task_id, *(s.value for s in sources), *([owner] if owner else [])),
         )
         if cursor.rowcount != 1:
             raise self._refusal(conn, task_id, target, action)
@@ -427,6 +518,9 @@ def _read_row(row: sqlite3.Row) -> Task:
         user=row["user"],
         callback_url=row["callback_url"],
         requeued_from=row["requeued_from"],
+        worker_id=row["worker_id"],
+        lease_expires_at=row["lease_expires_at"],
+        worker_pin=row["worker_pin"],
     )
 
 

@@ -131,6 +131,12 @@ class Task:
     user: str | None = None
     callback_url: str | None = None
     requeued_from: str | None = None
+    #: the worker running it (while ``running``; kept afterwards: where it ran)
+    worker_id: str | None = None
+    #: while running: when the worker's claim lapses unless it renews it (see workers.py)
+    lease_expires_at: float | None = None
+    #: only this worker may run it
+    worker_pin: str | None = None
     #: why the stored row could not be read (listed as damaged, never run); None for a sound row
     damaged: str | None = None
 
@@ -195,6 +201,8 @@ class NewTask:
     callback_url: str | None = None
     requeued_from: str | None = None
     crashes: int = 0
+    #: only this worker may run it
+    worker_pin: str | None = None
     #: references (from :class:`~task_scheduler.files.FileStore`) of the input files it uses
     files: list[str] = field(default_factory=list)
 
@@ -213,6 +221,7 @@ class NewTask:
             "job_id": task.job_id,
             "user": task.user,
             "callback_url": task.callback_url,
+            "worker_pin": task.worker_pin,
             "files": list(files or []),
         }
         values.update(changes)
@@ -239,6 +248,10 @@ def validate_new_task(new: NewTask) -> NewTask:
         raise InvalidTaskData("source", "must be 'ui' or 'api'")
     if isinstance(new.priority, bool) or not isinstance(new.priority, int):
         raise InvalidTaskData("priority", "must be an integer")
+    if new.worker_pin is not None and (
+        not isinstance(new.worker_pin, str) or not 0 < len(new.worker_pin) <= 200
+    ):
+        raise InvalidTaskData("worker", "must be a worker's id (text of at most 200 characters)")
     check_task(new.params, new.script_args, new.priority)
     for label, value in (("params", new.params), ("script_args", new.script_args)):
         ensure_json(label, value)

@@ -1,20 +1,28 @@
 """Queue operations: the one API that the UI, the HTTP routes and the executor all use.
 
-Run order is ``priority DESC, position ASC`` among pending tasks. ``pinned`` marks a task the
-user placed explicitly (moved, run now); checkpoint-aware claiming never reorders around it.
-Every mutation happens in one store transaction and bumps the revision, which callers wait on.
+Run order is ``priority DESC, position ASC`` among pending tasks (:mod:`.ordering`). ``pinned``
+marks a task the user placed explicitly (moved, run now); checkpoint-aware claiming
+(:mod:`.claiming`) never reorders around it. Every mutation happens in one store transaction
+and bumps the revision, which callers wait on.
+
+Several workers (processes, remote WebUIs) may share the queue: a claim writes the worker and a
+lease into the task (:mod:`.workers`), and what they must agree on — stop requests, progress,
+pause — is in the store, never in one process's memory.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from .errors import InvalidTaskData, TaskNotFound
+from . import claiming, ordering
+from .errors import InvalidTaskData, InvalidTransition, TaskNotFound
+from .events import EventBus, Listener, QueueEvent
 from .files import FileStore
+from .history import Page, history_page
 from .store import Store
 from .task import (
     FINISHED,
@@ -27,32 +35,22 @@ from .task import (
     new_task_id,
     validate_new_task,
 )
+from .workers import WorkerIdentity, Workers
 
 log = logging.getLogger(__name__)
 
 #: Interrupted by a crash this many times, a task is no longer requeued automatically (AS#210).
 MAX_AUTOMATIC_CRASH_REQUEUES = 1
-_POSITION_EPSILON = 1e-6
-#: pending tasks of a held (paused) job are not claimed; see jobs.py
-_NOT_HELD = " AND (job_id IS NULL OR job_id NOT IN (SELECT id FROM job WHERE held = 1))"
 
-Listener = Callable[[str, "Task | None"], None]
 #: why the running task is asked to stop: deleted, interrupted, or "paused" — stop after the
 #: image in progress and wait in the queue to make the rest (:mod:`.resume`)
 StopReason = Literal["cancelled", "interrupted", "paused"]
-
-
-@dataclass
-class Page:
-    tasks: list[Task]
-    total: int
-    limit: int
-    offset: int
+STOP_REASONS: tuple[str, ...] = ("cancelled", "interrupted", "paused")
 
 
 @dataclass
 class Progress:
-    """Live progress of the running task; kept in memory, never written per step."""
+    """Live progress of a running task, as its worker last wrote it to the store."""
 
     task_id: str
     fraction: float = 0.0
@@ -60,38 +58,59 @@ class Progress:
     eta_s: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def to_json(self) -> str:
+        return json.dumps(
+            {"fraction": self.fraction, "text": self.text, "eta_s": self.eta_s, "extra": self.extra},
+            ensure_ascii=False,
+            allow_nan=False,
+            default=str,
+        )
+
+    @classmethod
+    def from_json(cls, task_id: str, text: str | None) -> Progress | None:
+        try:
+            data = json.loads(text) if text else None
+            if not isinstance(data, dict):
+                return None
+            extra = data.get("extra")
+            return cls(
+                task_id,
+                float(data.get("fraction") or 0.0),
+                str(data.get("text") or ""),
+                float(data["eta_s"]) if isinstance(data.get("eta_s"), (int, float)) else None,
+                extra if isinstance(extra, dict) else {},
+            )
+        except (ValueError, TypeError):
+            return None
+
 
 class TaskQueue:
     def __init__(self, store: Store, files: FileStore | None = None) -> None:
         self.store = store
         self.files = files
-        self._listeners: list[Listener] = []
-        self._listeners_lock = threading.Lock()
-        self._stop_requests: dict[str, StopReason] = {}
-        self._progress: dict[str, Progress] = {}
+        self.events = EventBus()
+        self.workers = Workers(store)
 
     # -- change notification ---------------------------------------------------------------
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """``listener(event, task)`` after every change; returns an unsubscribe function."""
-        with self._listeners_lock:
-            self._listeners.append(listener)
+        """``listener(event, task)`` after every change; returns an unsubscribe function.
 
-        def unsubscribe() -> None:
-            with self._listeners_lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
+        Changes another process made arrive as :attr:`QueueEvent.CHANGED_ELSEWHERE` while
+        anyone listens (the store looks for them every 0.1 s).
+        """
+        unsubscribe = self.events.subscribe(listener)
+        unwatch = self.store.watch(lambda: listener(QueueEvent.CHANGED_ELSEWHERE, None))
 
-        return unsubscribe
+        def both() -> None:
+            unsubscribe()
+            unwatch()
 
-    def _emit(self, event: str, task: Task | None = None) -> None:
-        with self._listeners_lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(event, task)
-            except Exception:
-                log.exception("task queue listener failed on %s", event)
+        return both
+
+    def notify(self, event: QueueEvent, task: Task | None = None) -> None:
+        """Tell this process's listeners about a change made outside these methods (jobs)."""
+        self.events.emit(event, task)
 
     @property
     def revision(self) -> int:
@@ -123,9 +142,11 @@ class TaskQueue:
         now = self.store.clock()
         created: list[Task] = []
         with self.store.write() as conn:
+            for pin in {item.worker_pin for item in items if item.worker_pin}:
+                self.workers.require_known(conn, pin)
             if in_transaction is not None:
                 in_transaction(conn)
-            low, high = self._position_bounds(conn)
+            low, high = ordering.position_bounds(conn)
             for index, item in enumerate(items):
                 if at == "top":
                     position = low - len(items) + index
@@ -150,6 +171,7 @@ class TaskQueue:
                     callback_url=item.callback_url,
                     requeued_from=item.requeued_from,
                     crashes=item.crashes,
+                    worker_pin=item.worker_pin,
                 )
                 self.store.insert(conn, task)
                 self.store.attach_files(conn, task.id, item.files)
@@ -157,17 +179,8 @@ class TaskQueue:
         if self.files is not None:
             self.files.release({ref for item in items for ref in item.files})
         for task in created:
-            self._emit("enqueued", task)
+            self.events.emit(QueueEvent.ENQUEUED, task)
         return created
-
-    @staticmethod
-    def _position_bounds(conn: Any) -> tuple[float, float]:
-        row = conn.execute(
-            "SELECT min(position), max(position) FROM task WHERE status = 'pending'"
-        ).fetchone()
-        low = row[0] if row[0] is not None else 0.0
-        high = row[1] if row[1] is not None else 0.0
-        return float(low), float(high)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -218,41 +231,15 @@ class TaskQueue:
         offset: int = 0,
     ) -> Page:
         """Finished tasks, newest first, with the total that matches the same filters."""
-        if limit < 1 or limit > 500:
-            raise InvalidTaskData("limit", "must be between 1 and 500")
-        if offset < 0:
-            raise InvalidTaskData("offset", "must not be negative")
-        statuses = _status_filter(status)
-        all_finished = set(statuses) == FINISHED
-        marks = ", ".join("?" for _ in statuses)
-        # Every finished status: walk the created_at index newest first and skip the few pending
-        # rows ("+status" keeps SQLite off the status index, which would sort the whole history).
-        # A few statuses: their (status, created_at) index entries are fewer and already ordered.
-        where = [f"+status IN ({marks})" if all_finished else f"status IN ({marks})"]
-        args: list[Any] = [s.value for s in statuses]
-        if search:
-            where.append("search_text LIKE ? ESCAPE '\\'")
-            args.append("%" + _like_escape(search.lower()) + "%")
-        if bookmarked is not None:
-            where.append("bookmarked = ?")
-            args.append(int(bookmarked))
-        if job_id is not None:
-            where.append("job_id = ?")
-            args.append(job_id)
-        clause = "WHERE " + " AND ".join(where)
-        with self.store.read() as conn:
-            if len(where) == 1:  # no filter but status: the trigger-kept counts answer at once
-                total = conn.execute(
-                    f"SELECT coalesce(sum(n), 0) FROM task_count WHERE status IN ({marks})", args
-                ).fetchone()[0]
-            else:
-                total = conn.execute(f"SELECT count(*) FROM task {clause}", args).fetchone()[0]
-            tasks = self.store.fetch_many(
-                conn,
-                f"{clause} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
-                [*args, limit, offset],
-            )
-        return Page(tasks=tasks, total=total, limit=limit, offset=offset)
+        return history_page(
+            self.store,
+            status=status,
+            search=search,
+            bookmarked=bookmarked,
+            job_id=job_id,
+            limit=limit,
+            offset=offset,
+        )
 
     # -- ordering ----------------------------------------------------------------------------
 
@@ -271,8 +258,8 @@ class TaskQueue:
             raise InvalidTaskData("to", "must be 'top' or 'bottom'")
         with self.store.write() as conn:
             task = self.store.fetch(conn, task_id)
-            self._require_pending(task, "move it")
-            priority, position = self._placement(conn, task, to, before, after)
+            ordering.require_pending(task, "move it")
+            priority, position = ordering.placement(conn, self.store, task, to, before, after)
             self.store.update_fields(
                 conn,
                 task_id,
@@ -281,71 +268,8 @@ class TaskQueue:
                 action="move it",
             )
             moved = self.store.fetch(conn, task_id)
-        self._emit("moved", moved)
+        self.events.emit(QueueEvent.MOVED, moved)
         return moved
-
-    def _placement(
-        self, conn: Any, task: Task, to: str | None, before: str | None, after: str | None
-    ) -> tuple[int, float]:
-        if to is not None:
-            row = conn.execute(
-                "SELECT max(priority), min(priority) FROM task WHERE status = 'pending' AND id != ?",
-                (task.id,),
-            ).fetchone()
-            if row[0] is None:
-                return task.priority, task.position
-            if to == "top":
-                priority = max(task.priority, row[0])
-                first = conn.execute(
-                    "SELECT min(position) FROM task WHERE status = 'pending' AND priority = ? AND id != ?",
-                    (priority, task.id),
-                ).fetchone()[0]
-                return priority, (first if first is not None else task.position) - 1
-            priority = min(task.priority, row[1])
-            last = conn.execute(
-                "SELECT max(position) FROM task WHERE status = 'pending' AND priority = ? AND id != ?",
-                (priority, task.id),
-            ).fetchone()[0]
-            return priority, (last if last is not None else task.position) + 1
-        anchor_id = before or after
-        assert anchor_id is not None
-        if anchor_id == task.id:
-            raise InvalidTaskData("move", "a task cannot be placed next to itself")
-        anchor = self.store.fetch(conn, anchor_id)
-        self._require_pending(anchor, "place a task next to it")
-        for _attempt in range(2):
-            if before is not None:
-                row = conn.execute(
-                    "SELECT max(position) FROM task WHERE status = 'pending' AND priority = ? "
-                    "AND position < ? AND id != ?",
-                    (anchor.priority, anchor.position, task.id),
-                ).fetchone()
-                neighbour = row[0] if row[0] is not None else anchor.position - 2
-            else:
-                row = conn.execute(
-                    "SELECT min(position) FROM task WHERE status = 'pending' AND priority = ? "
-                    "AND position > ? AND id != ?",
-                    (anchor.priority, anchor.position, task.id),
-                ).fetchone()
-                neighbour = row[0] if row[0] is not None else anchor.position + 2
-            if abs(neighbour - anchor.position) > _POSITION_EPSILON:
-                return anchor.priority, (neighbour + anchor.position) / 2
-            self._renumber(conn)
-            anchor = self.store.fetch(conn, anchor_id)
-        raise RuntimeError("could not find room to place the task")  # pragma: no cover
-
-    @staticmethod
-    def _renumber(conn: Any) -> None:
-        """Spread pending positions out again when repeated midpoints ran out of precision."""
-        ids = [
-            r[0]
-            for r in conn.execute(
-                "SELECT id FROM task WHERE status = 'pending' ORDER BY priority DESC, position"
-            )
-        ]
-        conn.executemany(
-            "UPDATE task SET position = ? WHERE id = ?", [(float(i), tid) for i, tid in enumerate(ids)]
-        )
 
     def run_next(self, task_id: str) -> Task:
         """Put a task first; on a paused queue, also let exactly this task run."""
@@ -353,45 +277,71 @@ class TaskQueue:
         if self.paused:
             with self.store.write() as conn:
                 self.store.set_meta(conn, "run_once", task_id)
-            self._emit("run_once", task)
+            self.events.emit(QueueEvent.RUN_ONCE, task)
         return task
 
-    # -- claiming (executor) ----------------------------------------------------------------
+    # -- claiming (workers) -------------------------------------------------------------------
 
     def claim_next(
-        self, *, prefer_checkpoint: str | None = None, skip_checkpoints: Collection[str] = ()
+        self,
+        *,
+        worker: WorkerIdentity | None = None,
+        prefer_checkpoint: str | None = None,
+        skip_checkpoints: Collection[str] = (),
     ) -> Task | None:
-        """Atomically pick the next runnable task and mark it running.
+        """Atomically pick the next runnable task and mark it running under ``worker``'s lease.
 
-        With ``prefer_checkpoint``, among unpinned tasks of the head's priority that come before
-        the first pinned one, a task using that checkpoint is taken first, so a mixed queue loads
-        each model once. Tasks whose checkpoint is in ``skip_checkpoints`` are left for another
-        worker (one of several backends that has that model). Pending tasks of a held job (see
-        :mod:`.jobs`) are passed over. Returns None when nothing may run (empty, or paused).
+        Checkpoint-aware order (:func:`claiming.pick`) with ``prefer_checkpoint``; tasks whose
+        checkpoint is in ``skip_checkpoints`` are left for another worker (one of several
+        backends that has that model), and so are tasks for a model another idle worker has
+        loaded. Pending tasks of a held job (see :mod:`.jobs`), and tasks pinned to another
+        worker, are passed over. Returns None when nothing may run (empty, or paused).
         """
         prefer = checkpoint_key(prefer_checkpoint)
-        skip = sorted({key for key in map(checkpoint_key, skip_checkpoints) if key})
-        if prefer in skip:
+        skip = {key for key in map(checkpoint_key, skip_checkpoints) if key}
+        worker_id = worker.id if worker is not None else None
+        if prefer in skip:  # only other workers have it: never run here, preferred or not
             prefer = None
         with self.store.write() as conn:
-            paused = self.store._meta("paused", "0") == "1"
+            if worker_id is not None:
+                if self.workers.is_paused(conn, worker_id):
+                    return None
+                # an idle worker with that model loaded takes those tasks; never this one's own model
+                skip |= self.workers.idle_checkpoints_elsewhere(conn, worker_id) - {prefer}
+            ordered_skip = sorted(skip)
+            paused = self.store.meta(conn, "paused", "0") == "1"
             chosen: str | None = None
             if paused:
-                run_once = self.store._meta("run_once", "")
+                run_once = self.store.meta(conn, "run_once", "")
                 if run_once:
+                    runnable, args = claiming.runnable_clause(ordered_skip, worker_id, held_too=True)
                     row = conn.execute(
-                        "SELECT id, checkpoint_key FROM task WHERE id = ? AND status = 'pending'", (run_once,)
+                        "SELECT id FROM task WHERE id = ? AND status = 'pending'" + runnable,
+                        [run_once, *args],
                     ).fetchone()
-                    if row is None or row["checkpoint_key"] not in skip:
+                    exists = conn.execute(
+                        "SELECT 1 FROM task WHERE id = ? AND status = 'pending'", (run_once,)
+                    ).fetchone()
+                    if row is not None or exists is None:  # this worker takes it, or it is gone
                         self.store.set_meta(conn, "run_once", "")
                         chosen = row[0] if row else None
             else:
-                chosen = self._pick(conn, prefer, skip)
+                chosen = claiming.pick(conn, prefer, ordered_skip, worker_id)
             failed: list[Task] = []
             task: Task | None = None
             while chosen is not None:
                 now = self.store.clock()
-                self.store.transition(conn, chosen, TaskStatus.RUNNING, started_at=now, finished_at=None)
+                self.store.transition(
+                    conn,
+                    chosen,
+                    TaskStatus.RUNNING,
+                    started_at=now,
+                    finished_at=None,
+                    worker_id=worker_id,
+                    lease_expires_at=now + worker.lease_s if worker is not None else None,
+                    stop_request=None,
+                    progress=None,
+                )
                 conn.execute("UPDATE task SET attempts = attempts + 1 WHERE id = ?", (chosen,))
                 task = self.store.fetch(conn, chosen)
                 if task.damaged is None:
@@ -407,45 +357,17 @@ class TaskQueue:
                 )
                 failed.append(replace(task, status=TaskStatus.FAILED))
                 task = None
-                chosen = None if paused else self._pick(conn, prefer, skip)
+                chosen = None if paused else claiming.pick(conn, prefer, ordered_skip, worker_id)
+            if worker_id is not None and task is not None:
+                self.workers.set_state(
+                    conn, worker_id, state="running", current_task=task.id, checkpoint=prefer_checkpoint
+                )
         for damaged in failed:
-            self._emit("finished", damaged)
+            self.events.emit(QueueEvent.FINISHED, damaged)
         if task is None:
             return None
-        self._emit("started", task)
+        self.events.emit(QueueEvent.STARTED, task)
         return task
-
-    @staticmethod
-    def _pick(conn: Any, prefer: str | None, skip: Sequence[str] = ()) -> str | None:
-        runnable = _NOT_HELD
-        if skip:
-            marks = ", ".join("?" for _ in skip)
-            runnable += f" AND (checkpoint_key IS NULL OR checkpoint_key NOT IN ({marks}))"
-        head = conn.execute(
-            "SELECT id, priority, pinned, checkpoint_key FROM task WHERE status = 'pending'"
-            + runnable
-            + " ORDER BY priority DESC, position LIMIT 1",
-            list(skip),
-        ).fetchone()
-        if head is None:
-            return None
-        if prefer is None or head["pinned"] or head["checkpoint_key"] == prefer:
-            return head["id"]
-        fence = conn.execute(
-            "SELECT min(position) FROM task WHERE status = 'pending' AND priority = ? AND pinned = 1"
-            + runnable,
-            [head["priority"], *skip],
-        ).fetchone()[0]
-        sql = (
-            "SELECT id FROM task WHERE status = 'pending' AND checkpoint_key = ? AND priority = ? "
-            "AND pinned = 0" + _NOT_HELD
-        )
-        args: list[Any] = [prefer, head["priority"]]
-        if fence is not None:
-            sql += " AND position < ?"
-            args.append(fence)
-        row = conn.execute(sql + " ORDER BY position LIMIT 1", args).fetchone()
-        return row["id"] if row else head["id"]
 
     def finish(
         self,
@@ -455,8 +377,9 @@ class TaskQueue:
         result: TaskResult | None = None,
         error: str | None = None,
         warnings: Sequence[str] = (),
+        worker: WorkerIdentity | None = None,
     ) -> Task:
-        """Record the outcome of a run (the executor's single exit)."""
+        """Record the outcome of a run (a worker's single exit); only while ``worker`` holds it."""
         if status not in FINISHED:
             raise ValueError(f"{status} is not an outcome")
         with self.store.write() as conn:
@@ -465,34 +388,66 @@ class TaskQueue:
                 task_id,
                 status,
                 only_from=[TaskStatus.RUNNING],
+                owner=worker.id if worker is not None else None,
                 finished_at=self.store.clock(),
                 result=result,
                 error=error,
                 warnings=list(warnings),
+                lease_expires_at=None,
+                stop_request=None,
+                progress=None,
             )
             task = self.store.fetch(conn, task_id)
-        self._stop_requests.pop(task_id, None)
-        self._progress.pop(task_id, None)
-        self._emit("finished", task)
+            self._worker_idle(conn, worker)
+        self.events.emit(QueueEvent.FINISHED, task)
         return task
 
-    def recover_after_crash(self, *, requeue: bool = True) -> list[Task]:
-        """Tasks left ``running`` by a dead process become ``interrupted``; requeue them once.
+    def _worker_idle(self, conn: Any, worker: WorkerIdentity | None) -> None:
+        if worker is not None:
+            row = conn.execute("SELECT checkpoint FROM worker WHERE id = ?", (worker.id,)).fetchone()
+            self.workers.set_state(
+                conn, worker.id, state="idle", current_task=None, checkpoint=row[0] if row else None
+            )
 
-        A task that was running during a second crash stays interrupted: it may be what crashes
-        the WebUI, and requeueing it forever would make the WebUI unbootable.
+    def recover(
+        self, *, worker: WorkerIdentity | None = None, requeue: bool = True, lapsed_only: bool = False
+    ) -> list[Task]:
+        """Tasks left ``running`` by a worker that is gone become ``interrupted``; requeued once.
+
+        Gone means: tasks whose lease lapsed (their worker was killed, lost power or the
+        network) and, at a start (not ``lapsed_only``), ``worker``'s own tasks (it restarted:
+        its earlier run died with it) and tasks claimed without a worker or before workers
+        existed. A live lease of another worker is never touched. A task that was running during
+        a second crash stays interrupted: it may be what crashes the WebUI, and requeueing it
+        forever would make the WebUI unbootable.
         """
         recovered: list[Task] = []
+        now = self.store.clock()
         with self.store.write() as conn:
-            for task in self.store.fetch_many(conn, "WHERE status = 'running'"):
+            if lapsed_only:
+                where, args = "WHERE status = 'running' AND lease_expires_at < ?", [now]
+            else:
+                where = (
+                    "WHERE status = 'running' AND (worker_id IS NULL OR lease_expires_at IS NULL "
+                    "OR lease_expires_at < ? OR worker_id = ?)"
+                )
+                args = [now, worker.id if worker is not None else None]
+            gone = self.store.fetch_many(conn, where, args)
+            for task in gone:
                 crashes = task.crashes + 1
+                mine = worker is not None and task.worker_id == worker.id
                 self.store.transition(
                     conn,
                     task.id,
                     TaskStatus.INTERRUPTED,
-                    finished_at=self.store.clock(),
+                    finished_at=now,
                     crashes=crashes,
-                    error="The WebUI stopped while this task was running.",
+                    lease_expires_at=None,
+                    stop_request=None,
+                    progress=None,
+                    error="The WebUI stopped while this task was running."
+                    if mine or task.worker_id is None
+                    else f"Its worker ({task.worker_id}) stopped answering while it ran.",
                 )
                 if requeue and crashes <= MAX_AUTOMATIC_CRASH_REQUEUES:
                     self.store.transition(
@@ -505,55 +460,95 @@ class TaskQueue:
                     )
                 recovered.append(self.store.fetch(conn, task.id))
         for task in recovered:
-            self._emit("recovered", task)
+            self.events.emit(QueueEvent.RECOVERED, task)
         return recovered
 
-    def park(self, task_id: str, made: TaskResult | None) -> Task:
+    def recover_after_crash(self, *, requeue: bool = True) -> list[Task]:
+        """:meth:`recover` without a worker of its own (tools, tests)."""
+        return self.recover(requeue=requeue)
+
+    def park(self, task_id: str, made: TaskResult | None, *, worker: WorkerIdentity | None = None) -> Task:
         """A task paused inside: back to pending in its place, keeping what it made (``made``)."""
+        return self._give_back(task_id, worker, error=None, result=made)
+
+    def requeue_running(self, task_id: str, reason: str, *, worker: WorkerIdentity | None = None) -> Task:
+        """Give a running task back to the queue (its runner went away); it keeps its place."""
+        return self._give_back(task_id, worker, error=reason)
+
+    def _give_back(
+        self, task_id: str, worker: WorkerIdentity | None, *, error: str | None, **fields: Any
+    ) -> Task:
         with self.store.write() as conn:
-            self.store.transition(conn, task_id, TaskStatus.INTERRUPTED, only_from=[TaskStatus.RUNNING])
             self.store.transition(
-                conn, task_id, TaskStatus.PENDING, started_at=None, finished_at=None, error=None, result=made
+                conn,
+                task_id,
+                TaskStatus.INTERRUPTED,
+                only_from=[TaskStatus.RUNNING],
+                owner=worker.id if worker is not None else None,
+                error=error,
+                lease_expires_at=None,
+                stop_request=None,
+                progress=None,
+            )
+            self.store.transition(
+                conn, task_id, TaskStatus.PENDING, started_at=None, finished_at=None, error=None, **fields
             )
             task = self.store.fetch(conn, task_id)
-        self._stop_requests.pop(task_id, None)
-        self._progress.pop(task_id, None)
-        self._emit("requeued", task)
+            self._worker_idle(conn, worker)
+        self.events.emit(QueueEvent.REQUEUED, task)
         return task
 
-    def record_partial(self, task_id: str, made: TaskResult) -> None:
+    def record_partial(self, task_id: str, made: TaskResult, *, worker: WorkerIdentity | None = None) -> None:
         """Keep what a running task has made so far, so a crash does not make it again."""
         with self.store.write() as conn:
+            if worker is not None and not self._holds(conn, task_id, worker):
+                raise InvalidTransition(
+                    task_id, "running", "running", f"keep images of a run {worker.id} lost"
+                )
             self.store.update_fields(conn, task_id, {"result": made}, require=[TaskStatus.RUNNING])
 
-    def requeue_running(self, task_id: str, reason: str) -> Task:
-        """Give a running task back to the queue (its worker went away); it keeps its place."""
-        with self.store.write() as conn:
-            self.store.transition(conn, task_id, TaskStatus.INTERRUPTED, error=reason)
-            self.store.transition(
-                conn, task_id, TaskStatus.PENDING, started_at=None, finished_at=None, error=None
-            )
-            task = self.store.fetch(conn, task_id)
-        self._progress.pop(task_id, None)
-        self._emit("requeued", task)
-        return task
+    @staticmethod
+    def _holds(conn: Any, task_id: str, worker: WorkerIdentity) -> bool:
+        row = conn.execute(
+            "SELECT 1 FROM task WHERE id = ? AND status = 'running' AND worker_id = ?", (task_id, worker.id)
+        ).fetchone()
+        return row is not None
 
-    # -- stop requests for the running task ------------------------------------------------
+    # -- stop requests and progress: in the store, seen by every worker ---------------------
 
     def request_stop(self, task_id: str, reason: StopReason) -> None:
-        self._stop_requests[task_id] = reason
-        self._emit("stop_requested", None)
+        """Ask the worker running ``task_id`` (in this process or another) to stop it."""
+        if reason not in STOP_REASONS:
+            raise InvalidTaskData("reason", f"must be one of {', '.join(STOP_REASONS)}")
+        with self.store.write() as conn:
+            conn.execute(
+                "UPDATE task SET stop_request = ? WHERE id = ? AND status = 'running' "
+                "AND (stop_request IS NULL OR stop_request != ?)",
+                (reason, task_id, reason),
+            )
+        self.events.emit(QueueEvent.STOP_REQUESTED, None)
 
     def stop_request(self, task_id: str) -> StopReason | None:
-        return self._stop_requests.get(task_id)
+        with self.store.read() as conn:
+            row = conn.execute("SELECT stop_request FROM task WHERE id = ?", (task_id,)).fetchone()
+        value = row[0] if row else None
+        return value if value in STOP_REASONS else None  # type: ignore[return-value]
 
-    # -- progress (memory only) --------------------------------------------------------------
-
-    def set_progress(self, progress: Progress) -> None:
-        self._progress[progress.task_id] = progress
+    def set_progress(self, progress: Progress, *, worker: WorkerIdentity | None = None) -> None:
+        """Write a running task's progress for every process to read; a quiet write."""
+        with self.store.write(quiet=True) as conn:
+            guard, args = ("", []) if worker is None else (" AND worker_id = ?", [worker.id])
+            conn.execute(
+                "UPDATE task SET progress = ? WHERE id = ? AND status = 'running'" + guard,
+                [progress.to_json(), progress.task_id, *args],
+            )
 
     def progress(self, task_id: str) -> Progress | None:
-        return self._progress.get(task_id)
+        with self.store.read() as conn:
+            row = conn.execute(
+                "SELECT progress FROM task WHERE id = ? AND status = 'running'", (task_id,)
+            ).fetchone()
+        return Progress.from_json(task_id, row[0]) if row else None
 
     # -- user actions on single tasks -------------------------------------------------------
 
@@ -572,7 +567,7 @@ class TaskQueue:
             self.request_stop(task_id, "cancelled")
             return "stopping"
         self.delete_unused_files(orphans)
-        self._emit("deleted", task)
+        self.events.emit(QueueEvent.DELETED, task)
         return "deleted"
 
     def cancel(self, task_id: str) -> Task:
@@ -586,16 +581,16 @@ class TaskQueue:
                 finished_at=self.store.clock(),
             )
             task = self.store.fetch(conn, task_id)
-        self._emit("cancelled", task)
+        self.events.emit(QueueEvent.CANCELLED, task)
         return task
 
     def rename(self, task_id: str, name: str) -> Task:
         if not isinstance(name, str) or len(name) > 200:
             raise InvalidTaskData("name", "must be text of at most 200 characters")
-        return self._update(task_id, {"name": name}, "renamed")
+        return self._update(task_id, {"name": name}, QueueEvent.RENAMED)
 
     def set_bookmark(self, task_id: str, bookmarked: bool) -> Task:
-        return self._update(task_id, {"bookmarked": bookmarked}, "bookmarked")
+        return self._update(task_id, {"bookmarked": bookmarked}, QueueEvent.BOOKMARKED)
 
     def edit(
         self,
@@ -605,6 +600,7 @@ class TaskQueue:
         script_args: dict[str, Any] | None = None,
         checkpoint: str | None = None,
         name: str | None = None,
+        worker_pin: str | None = None,
         validate: Callable[[Task], None] | None = None,
     ) -> Task:
         """Partially update a pending task; the merged task is validated before it is written.
@@ -614,7 +610,7 @@ class TaskQueue:
         """
         with self.store.write() as conn:
             task = self.store.fetch(conn, task_id)
-            self._require_pending(task, "edit it")
+            ordering.require_pending(task, "edit it")
             fields: dict[str, Any] = {}
             if params is not None:
                 fields["params"] = merge_changes(task.params, params, "params")
@@ -626,6 +622,10 @@ class TaskQueue:
                 fields["checkpoint"] = checkpoint or None
             if name is not None:
                 fields["name"] = name
+            if worker_pin is not None:  # "" lets any worker run it
+                if worker_pin:
+                    self.workers.require_known(conn, worker_pin)
+                fields["worker_pin"] = worker_pin or None
             edited = replace(task, **fields)
             validate_new_task(NewTask.from_task(edited))
             if validate is not None:
@@ -635,15 +635,13 @@ class TaskQueue:
                     conn, task_id, fields, require=[TaskStatus.PENDING], action="edit it"
                 )
             task = self.store.fetch(conn, task_id)
-        self._emit("edited", task)
+        self.events.emit(QueueEvent.EDITED, task)
         return task
 
     def requeue(self, task_id: str, *, at: Literal["top", "bottom"] = "bottom") -> Task:
         """Queue a copy of a finished task as a new pending task that remembers its original."""
         original = self.get(task_id)
         if not original.is_finished:
-            from .errors import InvalidTransition
-
             raise InvalidTransition(task_id, original.status.value, "pending", "requeue it before it ended")
         return self.enqueue(_copy_of(original, self.files_of(task_id)), at=at)
 
@@ -653,19 +651,12 @@ class TaskQueue:
             copies = [_copy_of(task, self.store.files_of(conn, task.id)) for task in failed]
         return self.enqueue_many(copies) if copies else []
 
-    def _update(self, task_id: str, fields: dict[str, Any], event: str) -> Task:
+    def _update(self, task_id: str, fields: dict[str, Any], event: QueueEvent) -> Task:
         with self.store.write() as conn:
             self.store.update_fields(conn, task_id, fields)
             task = self.store.fetch(conn, task_id)
-        self._emit(event, task)
+        self.events.emit(event, task)
         return task
-
-    @staticmethod
-    def _require_pending(task: Task, action: str) -> None:
-        if task.status is not TaskStatus.PENDING:
-            from .errors import InvalidTransition
-
-            raise InvalidTransition(task.id, task.status.value, "pending", action)
 
     # -- bulk --------------------------------------------------------------------------------
 
@@ -673,7 +664,7 @@ class TaskQueue:
         with self.store.write() as conn:
             ids, orphans = self.store.delete_tasks(conn, "status = 'pending'")
         self.delete_unused_files(orphans)
-        self._emit("cleared", None)
+        self.events.emit(QueueEvent.CLEARED, None)
         return len(ids)
 
     def clear_history(self, *, keep_bookmarked: bool = True) -> int:
@@ -696,7 +687,7 @@ class TaskQueue:
             ids, orphans = self.store.delete_tasks(conn, where, args)
         self.delete_unused_files(orphans)
         if ids:
-            self._emit("cleared", None)
+            self.events.emit(QueueEvent.CLEARED, None)
         return len(ids)
 
     def forget_files(self, refs: list[str]) -> None:
@@ -731,12 +722,16 @@ class TaskQueue:
     def pause(self) -> None:
         with self.store.write() as conn:
             self.store.set_meta(conn, "paused", "1")
-        self._emit("paused", None)
+        self.events.emit(QueueEvent.PAUSED, None)
 
-    def pause_now(self) -> list[str]:
-        """Pause, and ask each running task to stop after its image in progress; their ids."""
-        self.pause()
-        running = [task.id for task in self.running()]
+    def pause_now(self, worker_id: str | None = None) -> list[str]:
+        """Pause (the queue, or one worker), and ask each running task concerned to stop after
+        its image in progress; their ids."""
+        if worker_id is None:
+            self.pause()
+        else:
+            self.pause_worker(worker_id)
+        running = [task.id for task in self.running() if worker_id is None or task.worker_id == worker_id]
         for task_id in running:
             self.request_stop(task_id, "paused")
         return running
@@ -745,25 +740,20 @@ class TaskQueue:
         with self.store.write() as conn:
             self.store.set_meta(conn, "paused", "0")
             self.store.set_meta(conn, "run_once", "")
-        self._emit("resumed", None)
+        self.events.emit(QueueEvent.RESUMED, None)
 
+    def pause_worker(self, worker_id: str) -> None:
+        """This worker takes no new task (the GPU you want back); the others go on."""
+        self.workers.set_paused(worker_id, True)
+        self.events.emit(QueueEvent.WORKERS_CHANGED, None)
 
-def _status_filter(status: TaskStatus | Iterable[TaskStatus] | None) -> list[TaskStatus]:
-    if status is None:
-        return sorted(FINISHED, key=lambda s: s.value)
-    statuses = [status] if isinstance(status, (TaskStatus, str)) else list(status)
-    try:
-        return [TaskStatus(s) for s in statuses]
-    except ValueError:
-        raise InvalidTaskData("status", f"unknown status in {statuses!r}") from None
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    def resume_worker(self, worker_id: str) -> None:
+        self.workers.set_paused(worker_id, False)
+        self.events.emit(QueueEvent.WORKERS_CHANGED, None)
 
 
 def _copy_of(task: Task, files: list[str]) -> NewTask:
     return NewTask.from_task(task, files, requeued_from=task.id)
 
 
-__all__ = ["Page", "Progress", "TaskQueue", "TaskNotFound"]
+__all__ = ["Page", "Progress", "QueueEvent", "StopReason", "TaskNotFound", "TaskQueue"]

@@ -34,3 +34,42 @@ def test_db_path_precedence(tmp_path):
     assert resolve_db_path(ext, setting_value=str(tmp_path / "s.db"), environ=env) == tmp_path / "e.db"
     assert resolve_db_path(ext, cli_value=str(tmp_path / "c.db"), environ=env) == tmp_path / "c.db"
     assert files_dir_for(tmp_path / "c.db") == tmp_path / "task_scheduler_files"
+
+
+PUT_IN_ANOTHER_PROCESS = """
+import sys
+sys.path.insert(0, {root!r})
+from task_scheduler.files import FileStore, StoreHolds
+from task_scheduler.store import Store
+store = Store({db!r})
+print(FileStore({folder!r}, holds=StoreHolds(store)).put(b"the same image"))
+"""
+
+
+def test_a_put_in_another_process_keeps_the_file_its_task_will_use(tmp_path):
+    """WebUI B uploads an image whose last task WebUI A is deleting: the file stays for B's task."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from task_scheduler.files import FileStore, StoreHolds
+    from task_scheduler.store import Store
+    from task_scheduler.task import NewTask
+    from task_scheduler.task_queue import TaskQueue
+
+    db, folder = tmp_path / "q.sqlite3", tmp_path / "files"
+    store = Store(db)
+    files = FileStore(folder, holds=StoreHolds(store))
+    queue = TaskQueue(store, files)
+    ref = files.put(b"the same image")
+    old = queue.enqueue(NewTask("img2img", {"prompt": "old"}, files=[ref]))
+    root = str(Path(__file__).resolve().parents[1])
+    script = PUT_IN_ANOTHER_PROCESS.format(root=root, db=str(db), folder=str(folder))
+    other = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert other.stdout.strip() == ref  # B's task is not queued yet: only its put holds the file
+    queue.delete(old.id)
+    assert files.exists(ref)
+    files.release([ref])  # B's task was refused after all: the hold goes, and the file with the next delete
+    queue.delete_unused_files([ref])
+    assert not files.exists(ref)
+    store.close()

@@ -23,6 +23,7 @@ from task_scheduler.runner import InMemoryRunner, ProgressUpdate, RunResult
 from task_scheduler.store import Store
 from task_scheduler.task import NewTask, TaskResult, TaskStatus
 from task_scheduler.task_queue import TaskQueue
+from task_scheduler.workers import WorkerIdentity
 
 ROOT = Path(__file__).resolve().parents[1]
 RANDOM_SEED = 5000  # what "seed -1" resolves to in this runner
@@ -215,12 +216,13 @@ CHILD = textwrap.dedent(
     from task_scheduler.runner import InMemoryRunner
     from task_scheduler.store import Store
     from task_scheduler.task_queue import TaskQueue
+    from task_scheduler.workers import WorkerIdentity
 
     queue = TaskQueue(Store({db!r}))
     runner = InMemoryRunner()
     # after the third image: hang, as a WebUI does until it is killed
     runner.behaviour = iterating(runner, Path({outputs!r}), after_image=lambda n: n == 3 and time.sleep(3600))
-    Executor(queue, runner).run_one()
+    Executor(queue, runner, worker=WorkerIdentity.local("this-webui")).run_one()
     """
 )
 
@@ -250,7 +252,8 @@ def test_kill_9_after_three_of_five_and_the_requeued_run_makes_two(tmp_path, out
     runner.behaviour = lambda task: (
         seen.append((task.params["n_iter"], task.params["seed"])) or iterating(runner, outputs)(task)
     )
-    [recovered] = queue.recover_after_crash()  # what a new start does: requeued once
+    # what the restarted WebUI (the same worker) does at its start: requeued once
+    [recovered] = queue.recover(worker=WorkerIdentity.local("this-webui"))
     assert recovered.status is TaskStatus.PENDING
     assert Executor(queue, runner).run_one()
     assert seen == [(2, 23)]

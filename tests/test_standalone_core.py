@@ -91,13 +91,13 @@ def test_a_lost_runner_still_honours_a_delete_of_the_running_task(queue):
     executor.close()
 
 
-def test_executors_without_recovery_never_take_each_others_running_task(queue):
+def test_a_starting_executor_never_takes_another_live_executors_task(queue):
     gate = threading.Event()
-    first = Executor(queue, InMemoryRunner(lambda t: gate.wait(5) and None), recover=False)
+    first = Executor(queue, InMemoryRunner(lambda t: gate.wait(5) and None))
     task = queue.enqueue(make_task())
     first.start()
     assert wait_until(lambda: queue.get(task.id).status is TaskStatus.RUNNING)
-    second = Executor(queue, InMemoryRunner(), recover=False)
+    second = Executor(queue, InMemoryRunner())
     second.start()
     assert queue.get(task.id).status is TaskStatus.RUNNING
     gate.set()

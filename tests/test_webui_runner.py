@@ -397,7 +397,7 @@ def test_a_waiting_task_shows_as_queued_in_the_webui_progress(env, queue, files,
 
 
 def test_progress_is_reported_to_the_queue_while_running(env, queue, files, wexec):
-    env.set_step_delay(0.01)
+    env.set_step_delay(0.025)  # about a second: progress is written to the store every 0.25 s
     task = queue_click(env, queue, files, prompt="slow", steps=20, n_iter=2)
     seen = []
     wexec.start()

@@ -80,6 +80,7 @@ def apply_edit(
         script_args=script_args,
         checkpoint=edit.checkpoint,
         name=edit.name,
+        worker_pin=edit.worker,
     )
 
 
@@ -92,10 +93,11 @@ def patch_task(
     clear_checkpoint: bool,
     params: dict[str, Any] | None,
     script_args: dict[str, Any] | None,
+    worker: str | None = None,
 ) -> Task:
     """Our PATCH: stored names, merged; ``clear_checkpoint`` when the body sent ``null``."""
     task = services.queue.get(task_id)
-    edit = Edit(name=name)
+    edit = Edit(name=name, worker=worker.strip() if worker is not None else None)
     if checkpoint is not None:
         edit.checkpoint = checkpoint.strip()
     elif clear_checkpoint:

@@ -130,7 +130,7 @@ PROCESSING_IMAGES = ("firstpass_image", "latent_mask")
 #: accepted for compatibility, without effect on a queued task
 IGNORED = ("send_images", "save_images", "include_init_images", "force_task_id", "do_not_save_samples")
 #: our own fields, not generation parameters
-TASK_FIELDS = ("checkpoint", "vae", "name", "position", "priority", "callback_url")
+TASK_FIELDS = ("checkpoint", "vae", "name", "position", "priority", "callback_url", "worker")
 SCRIPT_FIELDS = ("script_name", "script_args", "alwayson_scripts")
 INPUT_IMAGES = ("init_images", "mask")
 TAGS = ("$image", "$ndarray", "$file")
@@ -219,6 +219,7 @@ def prepare_task(
     new.checkpoint = _clean(values.get("checkpoint"))
     new.priority = int(values.get("priority") or 0)
     new.callback_url = check_callback_url(values.get("callback_url"), settings)
+    new.worker_pin = _clean(values.get("worker"))
     return prepared
 
 
@@ -296,6 +297,7 @@ class Edit:
     params: dict[str, Any] | None = None
     checkpoint: str | None = None  # "" clears it
     name: str | None = None
+    worker: str | None = None  # "" lets any worker run it
 
 
 def api_changes(kind: str, changes: dict[str, Any], task: Task) -> Edit:
@@ -313,7 +315,7 @@ def api_changes(kind: str, changes: dict[str, Any], task: Task) -> Edit:
             raise InvalidTaskData(f"params.{name}", "is not a parameter of this task kind")
         if name in INPUT_IMAGES or name in PROCESSING_IMAGES:
             raise InvalidTaskData(f"params.{name}", "images cannot be edited; queue a new task")
-        if name in SCRIPT_FIELDS or name in ("name", "position", "priority", "callback_url", "infotext"):
+        if name in SCRIPT_FIELDS or name in (*TASK_FIELDS, "infotext"):
             raise InvalidTaskData(f"params.{name}", "cannot be changed through params")
         if name in IGNORED:
             continue

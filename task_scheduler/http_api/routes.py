@@ -260,6 +260,7 @@ def make_router(services: ApiServices) -> APIRouter:
             clear_checkpoint="checkpoint" in sent and body.checkpoint is None,
             params=body.params,
             script_args=body.script_args,
+            worker=body.worker,
         )
         return public(task_id)
 
@@ -387,7 +388,9 @@ def make_router(services: ApiServices) -> APIRouter:
 
     from .jobs import make_jobs_router  # here: that module imports this one
     from .saved import make_saved_router
+    from .workers import make_workers_router
 
     router.include_router(make_jobs_router(services))
     router.include_router(make_saved_router(services))
+    router.include_router(make_workers_router(services))
     return router

@@ -12,6 +12,7 @@ from typing import Any, Literal, Optional
 
 from fastapi import APIRouter, Query, Request
 
+from ..errors import InvalidTaskData
 from ..saved_tasks import SavedTask, SavedTasks
 from . import _pydantic as pd
 from . import actions
@@ -66,6 +67,8 @@ def edit_saved(services: ApiServices, saved_id: str, body: TaskPatch) -> SavedTa
     saved_tasks = SavedTasks(services.queue)
     saved = saved_tasks.get(saved_id)
     sent = pd.fields_set(body)
+    if body.worker is not None:
+        raise InvalidTaskData("worker", "a saved task is not pinned to a worker; pin the tasks it queues")
     params = None
     if body.params:
         params = stored_changes(saved.kind, body.params, saved.as_pending_task(), saved.files)

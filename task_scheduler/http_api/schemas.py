@@ -99,6 +99,9 @@ class _GenerationRequest(ApiModel):
     callback_url: Optional[str] = field(
         None, max_length=2000, description="http(s) URL that gets a multipart POST when the task ends."
     )
+    worker: Optional[str] = field(
+        None, max_length=200, description="Run only on this worker (its id, from `GET /workers`)."
+    )
 
 
 @with_example({"prompt": "a cat wearing a hat", "steps": 20, "width": 512, "height": 512, "name": "cats"})
@@ -163,6 +166,9 @@ class TaskPatch(ApiModel):
     )
     script_args: Optional[dict[str, Optional[list[Any]]]] = field(
         None, description="Script title -> control values, merged; null removes the script's values."
+    )
+    worker: Optional[str] = field(
+        None, max_length=200, description="Run only on this worker; an empty string lets any worker run it."
     )
 
 
@@ -248,6 +254,8 @@ class TaskPublic(OpenModel):
     user: Optional[str] = None
     callback_url: Optional[str] = None
     requeued_from: Optional[str] = None
+    worker: Optional[str] = field(None, description="The worker running it, or that ran it.")
+    worker_pin: Optional[str] = field(None, description="The only worker that may run it.")
     progress: Optional[dict[str, Any]] = None
     damaged: Optional[str] = field(
         None, description="Why the stored task cannot be shown (it is listed, never run); delete it."

@@ -81,6 +81,8 @@ def _task_public(task: Task, position: int | None, progress: dict[str, Any] | No
         "user": task.user,
         "callback_url": task.callback_url,
         "requeued_from": task.requeued_from,
+        "worker": task.worker_id,
+        "worker_pin": task.worker_pin,
         "progress": progress,
         "damaged": task.damaged,
     }

@@ -27,6 +27,7 @@ from ..files import FileStore
 from ..runner import ProgressCallback, RunResult
 from ..task import Task
 from ..task_queue import TaskQueue
+from ..workers import WorkerIdentity
 from .remote_runner import RemoteError, RemoteRunner
 
 log = logging.getLogger(__name__)
@@ -142,13 +143,22 @@ class _BackendExecutor(Executor):
     def __init__(
         self, backend: Backend, queue: TaskQueue, runner: _Guarded, settings: ExecutorSettings
     ) -> None:
-        super().__init__(queue, runner, settings, recover=False)  # the pool recovers once
+        super().__init__(queue, runner, settings, worker=worker_for(backend.url))
         self.backend = backend
+
+    def worker_state(self) -> str:
+        return super().worker_state() if self.backend.up else "down"
 
     def run_one(self) -> bool:
         if not self.backend.up:
             return False
         return super().run_one()
+
+
+def worker_for(url: str) -> WorkerIdentity:
+    """The worker a backend is in the queue: named by its URL, so a restarted server recovers
+    the backend's own tasks at once."""
+    return WorkerIdentity(id=url, name=url, kind="remote", info={"url": url})
 
 
 class BackendPool:
@@ -189,9 +199,7 @@ class BackendPool:
         return frozenset(others - backend.keys)
 
     def start(self) -> None:
-        """Recover the queue once, look at every backend, start the workers and the health check."""
-        for task in self.queue.recover_after_crash(requeue=self.executor_settings.requeue_interrupted):
-            log.warning("task %s was running when the server stopped: now %s", task.id, task.status.value)
+        """Look at every backend, start their workers (each recovers its own tasks) and the health check."""
         self.check_all()
         for backend in self.backends:
             backend.executor.start()

@@ -27,7 +27,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from ..executor import ExecutorSettings
-from ..files import FileStore
+from ..files import FileStore, StoreHolds
 from ..http_api import ApiServices, ApiSettings, CallbackSender, include_routers
 from ..http_api.auth import make_auth_dependency
 from ..store import Store
@@ -111,7 +111,7 @@ class Standalone:
         self.config = config
         db_path = Path(config.db_path)
         self.store = Store(db_path)
-        self.files = FileStore(db_path.parent / "task_scheduler_files")
+        self.files = FileStore(db_path.parent / "task_scheduler_files", holds=StoreHolds(self.store))
         self.queue = TaskQueue(self.store, self.files)
         self.pool = BackendPool(
             self.queue,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -33,10 +34,11 @@ from typing import Any
 from .. import config
 from ..errors import StoreUnavailable
 from ..executor import Executor
-from ..files import FileStore
+from ..files import FileStore, StoreHolds
 from ..store import Store
 from ..task import Task, TaskStatus
 from ..task_queue import TaskQueue
+from ..workers import WorkerIdentity
 from . import arguments, capture, checkpoints
 from . import settings as ts_settings
 from .runner import InProcessRunner, webui_progress_update
@@ -219,6 +221,25 @@ def db_path() -> Path:
     return config.resolve_db_path(EXTENSION_DIR, cli_value=cli, setting_value=ts_settings.read().db_path)
 
 
+def worker_identity() -> WorkerIdentity:
+    """This WebUI as a worker: named by ``--task-scheduler-worker`` or host:port, with its GPU."""
+    host = socket.gethostname()
+    try:
+        from modules import shared
+
+        opts = shared.cmd_opts
+    except ImportError:  # pragma: no cover - outside the WebUI
+        opts = None
+    name = config.worker_name(
+        host, getattr(opts, "port", None), cli_value=getattr(opts, "task_scheduler_worker", None)
+    )
+    info: dict[str, Any] = {"port": getattr(opts, "port", None) or 7860}
+    device = getattr(opts, "device_id", None)
+    if device not in (None, ""):
+        info["gpu"] = f"cuda:{device}"
+    return WorkerIdentity(id=name, name=name, kind="webui", host=host, info=info)
+
+
 def _open() -> Extension | None:
     global _state, _disabled_reason
     if _state is not None:
@@ -236,7 +257,7 @@ def _open() -> Extension | None:
         _disabled_reason = f"{path}: {exc}"
         return None
     _disabled_reason = None
-    files = FileStore(config.files_dir_for(path))
+    files = FileStore(config.files_dir_for(path), holds=StoreHolds(store))
     queue = TaskQueue(store, files)
     current = ts_settings.read()
     runner = InProcessRunner(
@@ -244,7 +265,7 @@ def _open() -> Extension | None:
         named_defaults=_ui_named_defaults,
         stop_reason=queue.stop_request,
     )
-    executor = Executor(queue, runner, current.executor)
+    executor = Executor(queue, runner, current.executor, worker=worker_identity())
     ext = Extension(
         db_path=path,
         store=store,

@@ -1,0 +1,184 @@
+"""Several worker processes on one SQLite queue: scaling, exactly-once, kill recovery, wake-up.
+
+Every worker is a process of its own (``bench/sim_worker.py``: an executor with a simulated
+runner), as two WebUIs on two GPUs would be.
+
+- ``scaling_4_workers``: tasks/s with 4 workers ÷ tasks/s with 1 (``--tasks`` tasks of
+  ``--task-ms`` each); ``duplicates`` (runs beyond the first, over both runs) and ``lost``
+  (tasks not done) must be 0.
+- ``requeue_after_kill_s``: kill -9 of the worker running a task → the task runs on another
+  worker (lease ``--lease`` seconds).
+- ``wake_latency_ms_median``: a task queued in this process → started by an idle worker in
+  another process.
+
+    python bench/workers.py --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from task_scheduler.store import Store  # noqa: E402
+from task_scheduler.task import NewTask, TaskStatus  # noqa: E402
+from task_scheduler.task_queue import TaskQueue  # noqa: E402
+
+SIM = ROOT / "bench" / "sim_worker.py"
+
+
+def start(db: Path, name: str, log: Path, *, lease: float, task_s: float) -> tuple[str, subprocess.Popen]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(SIM),
+            "--db",
+            str(db),
+            "--name",
+            name,
+            "--lease",
+            str(lease),
+            "--task-s",
+            str(task_s),
+            "--log",
+            str(log),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline().split()
+    if line[:1] != ["ready"]:
+        raise SystemExit(f"worker {name} did not start")
+    return line[1], proc
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def throughput(folder: Path, workers: int, tasks: int, task_s: float, lease: float) -> dict:
+    """Tasks per second with ``workers`` processes, and how many ran twice or never."""
+    db, log = folder / f"scale{workers}.sqlite3", folder / f"scale{workers}.log"
+    queue = TaskQueue(Store(db))
+    procs = [start(db, f"w{n}", log, lease=lease, task_s=task_s)[1] for n in range(workers)]
+    try:
+        began = time.monotonic()
+        ids = [
+            t.id for t in queue.enqueue_many([NewTask("txt2img", {"prompt": f"t{n}"}) for n in range(tasks)])
+        ]
+        wait_for(lambda: queue.count(TaskStatus.DONE) == tasks, 600, f"{tasks} tasks on {workers} workers")
+        elapsed = time.monotonic() - began
+    finally:
+        stop(procs)
+    runs = Counter(line.split()[0] for line in log.read_text().splitlines() if line.strip())
+    done = sum(1 for i in ids if queue.get(i).status is TaskStatus.DONE)
+    queue.store.close()
+    return {
+        "tasks_per_s": tasks / elapsed,
+        "duplicates": sum(n - 1 for n in runs.values() if n > 1),
+        "lost": tasks - done,
+    }
+
+
+def requeue_after_kill(folder: Path, lease: float) -> float:
+    db, log = folder / "kill.sqlite3", folder / "kill.log"
+    queue = TaskQueue(Store(db))
+    first, first_proc = start(db, "first", log, lease=lease, task_s=0.01)
+    [task] = queue.enqueue_many([NewTask("txt2img", {"prompt": "long", "seconds": 3600})])
+    wait_for(lambda: queue.get(task.id).status is TaskStatus.RUNNING, 60, "the task to start")
+    second, second_proc = start(db, "second", log, lease=lease, task_s=0.01)
+    time.sleep(lease / 2)  # a heartbeat or two into the run, as a real kill would come
+    os.kill(first_proc.pid, signal.SIGKILL)
+    first_proc.wait(30)
+    killed = time.monotonic()
+    wait_for(lambda: queue.get(task.id).worker_id == second, 10 * lease + 30, "the task on the second worker")
+    taken = time.monotonic() - killed
+    queue.request_stop(task.id, "interrupted")
+    stop([second_proc])
+    queue.store.close()
+    return taken
+
+
+def wake_latency(folder: Path, rounds: int) -> list[float]:
+    db, log = folder / "wake.sqlite3", folder / "wake.log"
+    queue = TaskQueue(Store(db))
+    _worker, proc = start(db, "idle", log, lease=5.0, task_s=0.0)
+    latencies = []
+    try:
+        for n in range(rounds):
+            time.sleep(0.3)  # the worker is asleep, waiting for work
+            queued = time.time()
+            task = queue.enqueue(NewTask("txt2img", {"prompt": f"wake {n}"}))
+            started = wait_for(lambda: queue.get(task.id).started_at, 30, "the task to start")  # noqa: B023
+            latencies.append((started - queued) * 1000)
+    finally:
+        stop([proc])
+        queue.store.close()
+    return latencies
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--tasks", type=int, default=400)
+    p.add_argument("--task-ms", type=float, default=50.0)
+    p.add_argument("--lease", type=float, default=2.0)
+    p.add_argument("--wake-rounds", type=int, default=20)
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        one = throughput(folder, 1, args.tasks, args.task_ms / 1000, args.lease)
+        four = throughput(folder, 4, args.tasks, args.task_ms / 1000, args.lease)
+        kill_s = requeue_after_kill(folder, args.lease)
+        wake = wake_latency(folder, args.wake_rounds)
+    figures = {
+        "tasks": args.tasks,
+        "task_ms": args.task_ms,
+        "tasks_per_s_1_worker": round(one["tasks_per_s"], 2),
+        "tasks_per_s_4_workers": round(four["tasks_per_s"], 2),
+        "scaling_4_workers": round(four["tasks_per_s"] / one["tasks_per_s"], 2),
+        "duplicates": one["duplicates"] + four["duplicates"],
+        "lost": one["lost"] + four["lost"],
+        "lease_s": args.lease,
+        "requeue_after_kill_s": round(kill_s, 2),
+        "wake_latency_ms_median": round(statistics.median(wake), 1),
+        "wake_latency_ms_max": round(max(wake), 1),
+    }
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            print(f"{key:28} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""Which pending task a worker takes next: order, checkpoint affinity, holds and pins.
+
+Only the choice lives here; marking the task ``running`` under a lease is the queue's
+(:meth:`TaskQueue.claim_next`), in the same transaction, so two workers never take one task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+#: pending tasks of a held (paused) job are not claimed; see jobs.py
+_NOT_HELD = " AND (job_id IS NULL OR job_id NOT IN (SELECT id FROM job WHERE held = 1))"
+
+
+def runnable_clause(
+    skip: Sequence[str], worker_id: str | None, *, held_too: bool = False
+) -> tuple[str, list[Any]]:
+    """SQL (``AND ...``) for the pending tasks this worker may take, and its arguments.
+
+    ``skip``: checkpoint keys left to other workers. A task pinned to a worker is only that
+    worker's; a claim made without a worker (tests, tools) takes no pinned task. ``held_too``:
+    a held job's task counts (the user said "run this one now").
+    """
+    sql = "" if held_too else _NOT_HELD
+    args: list[Any] = []
+    if skip:
+        sql += f" AND (checkpoint_key IS NULL OR checkpoint_key NOT IN ({', '.join('?' for _ in skip)}))"
+        args.extend(skip)
+    if worker_id is None:
+        sql += " AND worker_pin IS NULL"
+    else:
+        sql += " AND (worker_pin IS NULL OR worker_pin = ?)"
+        args.append(worker_id)
+    return sql, args
+
+
+def pick(conn: Any, prefer: str | None, skip: Sequence[str] = (), worker_id: str | None = None) -> str | None:
+    """The id of the task to run next, or None.
+
+    With ``prefer`` (the checkpoint loaded now), among unpinned tasks of the head's priority
+    that come before the first explicitly placed one, a task using that checkpoint goes first,
+    so a mixed queue loads each model once.
+    """
+    runnable, args = runnable_clause(skip, worker_id)
+    head = conn.execute(
+        "SELECT id, priority, pinned, checkpoint_key FROM task WHERE status = 'pending'"
+        + runnable
+        + " ORDER BY priority DESC, position LIMIT 1",
+        args,
+    ).fetchone()
+    if head is None:
+        return None
+    if prefer is None or head["pinned"] or head["checkpoint_key"] == prefer:
+        return head["id"]
+    fence = conn.execute(
+        "SELECT min(position) FROM task WHERE status = 'pending' AND priority = ? AND pinned = 1" + runnable,
+        [head["priority"], *args],
+    ).fetchone()[0]
+    sql = (
+        "SELECT id FROM task WHERE status = 'pending' AND checkpoint_key = ? AND priority = ? AND pinned = 0"
+        + runnable
+    )
+    more: list[Any] = [prefer, head["priority"], *args]
+    if fence is not None:
+        sql += " AND position < ?"
+        more.append(fence)
+    row = conn.execute(sql + " ORDER BY position LIMIT 1", more).fetchone()
+    return row["id"] if row else head["id"]

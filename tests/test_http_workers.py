@@ -1,0 +1,75 @@
+"""/task-scheduler/v1/workers and worker pins over HTTP, against a real store."""
+# ruff: noqa: F811 - pytest fixtures imported from test_http_helpers are redefined as arguments
+
+from __future__ import annotations
+
+from test_http_helpers import API, client, services, settings  # noqa: F401 - fixtures
+
+from task_scheduler.executor import Executor
+from task_scheduler.task import TaskStatus
+from task_scheduler.workers import WorkerIdentity
+
+
+def register(queue, name: str, checkpoint: str | None = None) -> WorkerIdentity:
+    return queue.workers.register(WorkerIdentity.local(name, kind="webui"), checkpoint=checkpoint)
+
+
+def test_workers_lists_every_worker_with_its_state_and_checkpoint(client, queue):
+    register(queue, "gpu0", "model-a.safetensors")
+    register(queue, "gpu1")
+    answer = client.get(f"{API}/workers")
+    assert answer.status_code == 200
+    shown = {w["id"]: w for w in answer.json()["workers"]}
+    assert set(shown) == {"gpu0", "gpu1"}
+    assert shown["gpu0"]["state"] == "idle" and shown["gpu0"]["checkpoint"] == "model-a.safetensors"
+    assert shown["gpu0"]["paused"] is False and shown["gpu0"]["kind"] == "webui"
+
+
+def test_pausing_a_worker_keeps_it_from_claiming_and_resuming_lets_it(client, queue):
+    me = register(queue, "gpu0")
+    paused = client.post(f"{API}/workers/gpu0/pause")
+    assert paused.status_code == 200 and paused.json()["worker"]["paused"] is True
+    created = client.post(f"{API}/queue/txt2img", json={"prompt": "p"})
+    assert created.status_code == 201
+    assert queue.claim_next(worker=me) is None
+    assert client.post(f"{API}/workers/gpu0/resume").json()["worker"]["paused"] is False
+    assert queue.claim_next(worker=me).id == created.json()["id"]
+
+
+def test_pause_now_asks_the_workers_running_task_to_stop_after_its_image(client, queue):
+    me = register(queue, "gpu0")
+    created = client.post(f"{API}/queue/txt2img", json={"prompt": "p"})
+    running = queue.claim_next(worker=me)
+    answer = client.post(f"{API}/workers/gpu0/pause", params={"now": "true"})
+    assert answer.status_code == 200 and answer.json()["stopping"] == [created.json()["id"]]
+    assert queue.stop_request(running.id) == "paused"
+    assert queue.paused is False  # only the worker, not the queue
+
+
+def test_an_unknown_worker_is_404_for_every_worker_route(client):
+    for method, path in (("post", "pause"), ("post", "resume")):
+        answer = getattr(client, method)(f"{API}/workers/nobody/{path}")
+        assert answer.status_code == 404 and "nobody" in answer.json()["detail"]
+
+
+def test_a_task_can_be_pinned_to_a_known_worker_only(client, queue):
+    register(queue, "gpu1")
+    refused = client.post(f"{API}/queue/txt2img", json={"prompt": "p", "worker": "gpu9"})
+    assert refused.status_code == 422 and "gpu9" in refused.text and "gpu1" in refused.text
+    assert queue.pending() == []
+    pinned = client.post(f"{API}/queue/txt2img", json={"prompt": "p", "worker": "gpu1"})
+    assert pinned.status_code == 201 and pinned.json()["worker_pin"] == "gpu1"
+    other = register(queue, "gpu0")
+    assert queue.claim_next(worker=other) is None  # gpu0 may not run gpu1's task
+    freed = client.patch(f"{API}/tasks/{pinned.json()['id']}", json={"worker": ""})
+    assert freed.status_code == 200 and freed.json()["worker_pin"] is None
+    assert queue.claim_next(worker=other).id == pinned.json()["id"]
+
+
+def test_a_task_says_which_worker_ran_it(client, queue, runner):
+    executor = Executor(queue, runner, worker=WorkerIdentity.local("here"))
+    created = client.post(f"{API}/queue/txt2img", json={"prompt": "p"}).json()
+    assert executor.run_one()
+    shown = client.get(f"{API}/tasks/{created['id']}").json()
+    assert shown["status"] == TaskStatus.DONE.value and shown["worker"] == "here"
+    executor.close()
