@@ -205,7 +205,12 @@ class Executor:
         if current is None:
             return
         try:
-            reason = self.queue.stop_request(current)
+            reason = self.queue.requested(current)
+            if reason == "skip":
+                skip = getattr(self.runner, "skip", None)
+                if self.queue.take_skip(current) and skip is not None:
+                    skip()
+                return
         except Exception:
             log.exception("task %s: could not read its stop request", current)
             return
@@ -403,8 +408,8 @@ class Executor:
             elapsed = time.monotonic() - started
             eta = elapsed / update.fraction - elapsed
         now = time.monotonic()
-        if now - self._progress_written < _PROGRESS_EVERY_S and update.fraction < 1:
-            return
+        if not 0 < update.fraction < 1 or now - self._progress_written < _PROGRESS_EVERY_S:
+            return  # "started" and "finished" say nothing the task's status does not
         self._progress_written = now
         extra: dict[str, Any] = dict(update.extra)
         try:

@@ -423,6 +423,13 @@ class TaskQueue:
         """
         recovered: list[Task] = []
         now = self.store.clock()
+        if lapsed_only:  # every heartbeat asks: a read, and a write only when a lease lapsed
+            with self.store.read() as conn:
+                lapsed = conn.execute(
+                    "SELECT 1 FROM task WHERE status = 'running' AND lease_expires_at < ? LIMIT 1", (now,)
+                ).fetchone()
+            if lapsed is None:
+                return []
         with self.store.write() as conn:
             if lapsed_only:
                 where, args = "WHERE status = 'running' AND lease_expires_at < ?", [now]
@@ -525,14 +532,36 @@ class TaskQueue:
                 "UPDATE task SET stop_request = ? WHERE id = ? AND status = 'running' "
                 "AND (stop_request IS NULL OR stop_request != ?)",
                 (reason, task_id, reason),
-            )
+            )  # over a pending skip too: the stop is what counts
         self.events.emit(QueueEvent.STOP_REQUESTED, None)
 
     def stop_request(self, task_id: str) -> StopReason | None:
+        value = self.requested(task_id)
+        return value if value in STOP_REASONS else None  # type: ignore[return-value]
+
+    def requested(self, task_id: str) -> str | None:
+        """What was asked of the running task: a stop reason, ``"skip"``, or None."""
         with self.store.read() as conn:
             row = conn.execute("SELECT stop_request FROM task WHERE id = ?", (task_id,)).fetchone()
-        value = row[0] if row else None
-        return value if value in STOP_REASONS else None  # type: ignore[return-value]
+        return row[0] if row else None
+
+    def request_skip(self, task_id: str) -> None:
+        """Ask the worker running ``task_id`` to skip the image in progress (a stop wins over it)."""
+        with self.store.write() as conn:
+            conn.execute(
+                "UPDATE task SET stop_request = 'skip' "
+                "WHERE id = ? AND status = 'running' AND stop_request IS NULL",
+                (task_id,),
+            )
+        self.events.emit(QueueEvent.STOP_REQUESTED, None)
+
+    def take_skip(self, task_id: str) -> bool:
+        """The worker takes the skip request (once): True when there was one."""
+        with self.store.write(quiet=True) as conn:
+            cursor = conn.execute(
+                "UPDATE task SET stop_request = NULL WHERE id = ? AND stop_request = 'skip'", (task_id,)
+            )
+            return cursor.rowcount == 1
 
     def set_progress(self, progress: Progress, *, worker: WorkerIdentity | None = None) -> None:
         """Write a running task's progress for every process to read; a quiet write."""

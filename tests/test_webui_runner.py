@@ -539,6 +539,27 @@ def test_skip_moves_on_to_the_next_image_and_the_task_completes(env, queue, file
     assert len(done.result.seeds) == 3
 
 
+def test_a_skip_asked_through_the_queue_reaches_the_webui_of_the_worker_running_it(
+    env, queue, files, wexec, monkeypatch
+):
+    """The skip route writes the request to the store; the worker running the task skips."""
+    from modules import shared
+
+    skips = []
+    real_skip = shared.state.skip
+    monkeypatch.setattr(shared.state, "skip", lambda: skips.append(1) or real_skip())
+    env.set_step_delay(0.01)
+    task = queue_click(env, queue, files, prompt="skip", steps=30, n_iter=3)
+    wexec.start()
+    assert wait_until(
+        lambda: shared.state.sampling_step >= 2 and queue.get(task.id).status is TaskStatus.RUNNING
+    )
+    queue.request_skip(task.id)
+    assert wait_until(lambda: queue.get(task.id).is_finished)
+    assert skips == [1] and queue.get(task.id).status is TaskStatus.DONE
+    assert queue.requested(task.id) is None  # taken once, not skipped again at the next change
+
+
 def test_cancelling_the_running_task_ends_it_cancelled(env, queue, files, wexec):
     from modules import shared
 

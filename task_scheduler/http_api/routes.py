@@ -282,7 +282,7 @@ def make_router(services: ApiServices) -> APIRouter:
     def skip(task_id: str) -> dict[str, Any]:
         """Skip the image the running task is making; it goes on with the next one of its batch."""
         _require_running(task_id, "skip (only a running task can)")
-        services.webui.skip()
+        queue.request_skip(task_id)  # its worker skips, in this process or another
         return public(task_id)
 
     @router.post("/tasks/{task_id}/move", response_model=TaskPublic)

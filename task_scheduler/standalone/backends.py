@@ -132,6 +132,9 @@ class _Guarded:
     def interrupt(self) -> None:
         self.backend.runner.interrupt()
 
+    def skip(self) -> None:
+        self.backend.runner.skip()
+
     def current_checkpoint(self) -> str | None:
         return self.backend.runner.current_checkpoint()
 

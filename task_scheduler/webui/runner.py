@@ -174,6 +174,13 @@ class InProcessRunner:
     def current_checkpoint(self) -> str | None:
         return checkpoints.current_name()
 
+    def skip(self) -> None:
+        """Skip the image in progress (the WebUI's Skip button); only while a task runs here."""
+        if self._running is not None:
+            from modules import shared
+
+            shared.state.skip()
+
     def interrupt(self) -> None:
         """Stop the running task, also when it has not reached ``state.begin()`` yet."""
         with self._lock:
