@@ -408,8 +408,8 @@ class Executor:
             elapsed = time.monotonic() - started
             eta = elapsed / update.fraction - elapsed
         now = time.monotonic()
-        if not 0 < update.fraction < 1 or now - self._progress_written < _PROGRESS_EVERY_S:
-            return  # "started" and "finished" say nothing the task's status does not
+        if update.fraction >= 1 or now - self._progress_written < _PROGRESS_EVERY_S:
+            return  # "finished" says nothing the task's status will not say at once
         self._progress_written = now
         extra: dict[str, Any] = dict(update.extra)
         try:
@@ -427,17 +427,16 @@ class Executor:
         except Exception:
             return None
 
-    def worker_state(self) -> str:
-        """What the worker row says it does: ``running`` a task, ``idle``, or ``down`` (a remote
-        WebUI that does not answer)."""
-        return "running" if self._current is not None else "idle"
+    def down(self) -> bool:
+        """Whether the worker cannot run anything now (a remote WebUI that does not answer)."""
+        return False
 
     def beat(self) -> None:
         """One heartbeat: renew the lease, notice a lost claim, put back tasks of dead workers."""
         current = self._current
-        held = self.queue.workers.heartbeat(
-            self.worker, state=self.worker_state(), checkpoint=self._checkpoint(), current_task=current
-        )
+        held = self.queue.workers.heartbeat(self.worker, checkpoint=self._checkpoint(), down=self.down())
+        if not current:
+            self._wake.set()  # idle: look again (a worker whose model kept a task from us may be gone)
         if current is not None and current not in held and current == self._current:
             log.error(
                 "task %s: this worker's claim lapsed and the task was taken back; stopping its run", current

@@ -167,20 +167,22 @@ class Workers:
             return False  # this process (a reload registers again)
         return bool(row["pid"]) and self._pid_alive(row["pid"])
 
-    def heartbeat(
-        self, identity: WorkerIdentity, *, state: str, checkpoint: str | None, current_task: str | None
-    ) -> list[str]:
+    def heartbeat(self, identity: WorkerIdentity, *, checkpoint: str | None, down: bool = False) -> list[str]:
         """Say the worker is alive and renew the leases of its tasks; the ids still held.
 
-        A quiet write: it wakes nobody. A task the worker believes it runs but that is missing
-        from the answer was taken from it (its lease lapsed and another worker requeued it).
+        A quiet write: it wakes nobody. Whether the worker runs a task is the claim's and the
+        outcome's to write (in their transactions), never a heartbeat's, which could be late;
+        ``down``: a remote WebUI that does not answer. A task the worker believes it runs but
+        that is missing from the answer was taken from it (its lease lapsed and another worker
+        requeued it).
         """
         now = self.store.clock()
         with self.store.write(quiet=True) as conn:
             conn.execute(
-                "UPDATE worker SET heartbeat_at = ?, state = ?, checkpoint = ?, checkpoint_key = ?, "
-                "current_task = ?, stopped_at = NULL WHERE id = ?",
-                (now, state, checkpoint, _key(checkpoint), current_task, identity.id),
+                "UPDATE worker SET heartbeat_at = ?, checkpoint = ?, checkpoint_key = ?, stopped_at = NULL, "
+                "state = CASE WHEN ? THEN 'down' WHEN current_task IS NULL THEN 'idle' ELSE 'running' END "
+                "WHERE id = ?",
+                (now, checkpoint, _key(checkpoint), int(down), identity.id),
             )
             conn.execute(
                 "UPDATE task SET lease_expires_at = ? WHERE worker_id = ? AND status = 'running'",

@@ -149,8 +149,8 @@ class _BackendExecutor(Executor):
         super().__init__(queue, runner, settings, worker=worker_for(backend.url))
         self.backend = backend
 
-    def worker_state(self) -> str:
-        return super().worker_state() if self.backend.up else "down"
+    def down(self) -> bool:
+        return not self.backend.up
 
     def run_one(self) -> bool:
         if not self.backend.up:
