@@ -87,3 +87,13 @@ def test_a_task_pinned_here_runs_here_though_an_idle_worker_has_its_model(queue)
     claimed = queue.claim_next(worker=here, prefer_checkpoint="model-b.safetensors")
     assert claimed.id == pinned.id  # the free one is left to "there"; the pinned one is ours
     assert queue.get(free.id).status is TaskStatus.PENDING
+
+
+def test_a_job_is_pinned_to_a_worker_through_its_base(client, queue):
+    register(queue, "gpu1")
+    base = {"prompt": "a cat", "steps": 2, "worker": "gpu1"}
+    job = client.post(f"{API}/jobs", json={"base": base, "axes": [{"type": "seed", "values": "1-3"}]})
+    assert job.status_code == 201, job.text
+    assert [queue.get(i).worker_pin for i in job.json()["task_ids"]] == ["gpu1"] * 3
+    refused = client.post(f"{API}/jobs", json={"base": {**base, "worker": "gpu7"}, "axes": []})
+    assert refused.status_code == 422 and "gpu7" in refused.text
