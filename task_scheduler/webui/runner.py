@@ -538,7 +538,12 @@ def _is_update(value: Any) -> bool:
 
 
 def _result_of(result: Any, saved: list[str]) -> TaskResult:
-    """Paths, infotexts and seeds from the entry point's outputs (:func:`_outputs`)."""
+    """Paths, infotexts and seeds from the entry point's outputs (:func:`_outputs`).
+
+    The paths follow the returned images (``already_saved_as``), whose order is their infotexts'
+    order: a grid first, although the WebUI saves it last. Images saved but not returned (by an
+    extension) come after them, in the order they were saved.
+    """
     images, generation_info, video_path = _outputs(result)
     try:
         info = json.loads(generation_info) if isinstance(generation_info, str) else {}
@@ -546,13 +551,8 @@ def _result_of(result: Any, saved: list[str]) -> TaskResult:
         info = {}
     if not isinstance(info, dict):
         info = {}
-    paths = list(dict.fromkeys(saved))
-    for image in images:
-        path = getattr(image, "already_saved_as", None)
-        if path:
-            path = os.path.abspath(path)
-            if path not in paths:
-                paths.append(path)
+    returned = [getattr(image, "already_saved_as", None) for image in images]
+    paths = list(dict.fromkeys([*(os.path.abspath(path) for path in returned if path), *saved]))
     infotexts = [str(t) for t in info.get("infotexts") or []]
     first = info.get("index_of_first_image") or 0
     made = max(len(infotexts) - first, 0) if infotexts else len(images)
