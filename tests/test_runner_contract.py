@@ -148,28 +148,20 @@ def images_of(result: TaskResult) -> list[str]:
     return [path for path in result.images if not is_grid(path)]
 
 
-def infotext_of(result: TaskResult, index: int) -> str:
-    """The infotext of ``result.images[index]``: one per image, or the grid's listed first
-    (``info["index_of_first_image"]`` more of them)."""
-    infotexts, first = result.infotexts, 0
-    if len(infotexts) != len(result.images):
-        first = result.info.get("index_of_first_image") or 0
-        assert len(infotexts) - first == len(result.images), (infotexts, result.images)
-    return infotexts[first + index]
-
-
 def check_shape(result: TaskResult) -> None:
-    """Every image is a file; one seed per image that is not a grid, in order; each image's
+    """What the executor stores and the API serves: ``images[i]``, ``infotexts[i]`` and
+    ``seeds[i]`` describe one image (every consumer indexes them alike). The images are files;
+    grids (the WebUI lists them first) come after the images made, and have no seed; each image's
     infotext names its seed."""
     assert all(Path(path).is_file() for path in result.images), result.images
+    grids = [is_grid(path) for path in result.images]
+    assert grids == sorted(grids), result.images  # the made images first, then any grid
+    assert len(result.infotexts) == len(result.images), (result.infotexts, result.images)
     assert len(result.seeds) == len(images_of(result)), (result.seeds, result.images)
-    seeds = iter(result.seeds)
-    for index, path in enumerate(result.images):
-        if is_grid(path):
-            continue
+    for index, path in enumerate(images_of(result)):
         with Image.open(path) as image:
             assert image.size[0] > 0
-        assert f"Seed: {next(seeds)}" in infotext_of(result, index)
+        assert f"Seed: {result.seeds[index]}" in result.infotexts[index], (index, result)
 
 
 def progress_of(updates: list[ProgressUpdate]) -> list[float]:

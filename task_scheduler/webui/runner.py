@@ -538,11 +538,13 @@ def _is_update(value: Any) -> bool:
 
 
 def _result_of(result: Any, saved: list[str]) -> TaskResult:
-    """Paths, infotexts and seeds from the entry point's outputs (:func:`_outputs`).
+    """Paths, infotexts and seeds from the entry point's outputs (:func:`_outputs`), paired.
 
-    The paths follow the returned images (``already_saved_as``), whose order is their infotexts'
-    order: a grid first, although the WebUI saves it last. Images saved but not returned (by an
-    extension) come after them, in the order they were saved.
+    ``images[i]``, ``infotexts[i]`` and ``seeds[i]`` describe one image, as everything that
+    reads a result indexes them: the images made first, in order, then images saved but not
+    returned (an extension's, without an infotext here), then grids, which the WebUI lists
+    first (``index_of_first_image``) but which have no seed. The WebUI's own lists stay in
+    ``info``.
     """
     images, generation_info, video_path = _outputs(result)
     try:
@@ -551,8 +553,6 @@ def _result_of(result: Any, saved: list[str]) -> TaskResult:
         info = {}
     if not isinstance(info, dict):
         info = {}
-    returned = [getattr(image, "already_saved_as", None) for image in images]
-    paths = list(dict.fromkeys([*(os.path.abspath(path) for path in returned if path), *saved]))
     infotexts = [str(t) for t in info.get("infotexts") or []]
     first = info.get("index_of_first_image") or 0
     made = max(len(infotexts) - first, 0) if infotexts else len(images)
@@ -564,7 +564,32 @@ def _result_of(result: Any, saved: list[str]) -> TaskResult:
         seeds = [s for s in from_infotexts if s is not None]  # one per image, as the images say
     if video_path:
         info["video_path"] = os.path.abspath(video_path)
-    return TaskResult(images=paths, infotexts=infotexts, seeds=seeds, info=info)
+    paths, texts = _paired(images, infotexts, first, saved)
+    return TaskResult(images=paths, infotexts=texts, seeds=seeds, info=info)
+
+
+def _paired(
+    images: list[Any], infotexts: list[str], first: int, saved: list[str]
+) -> tuple[list[str], list[str]]:
+    """``(paths, infotexts)`` one for one, in :func:`_result_of`'s order.
+
+    A returned image's path is its ``already_saved_as``; one never saved (cut short by an
+    interrupt) has no file and drops out with its infotext. When the WebUI's infotexts do not
+    go one per returned image they cannot be paired: the paths as saved (a grid last), then
+    any returned ones not saved through the hook, with the infotexts as the WebUI listed them.
+    """
+    returned = [getattr(image, "already_saved_as", None) for image in images]
+    if len(infotexts) != len(images):
+        paths = list(dict.fromkeys([*saved, *(os.path.abspath(p) for p in returned if p)]))
+        return paths, infotexts
+    made: dict[str, str] = {}
+    grids: dict[str, str] = {}
+    for index, (path, text) in enumerate(zip(returned, infotexts, strict=True)):
+        if path:
+            (grids if index < first else made).setdefault(os.path.abspath(path), text)
+    others = {path: "" for path in saved if path not in made and path not in grids}
+    paired = {**made, **others, **grids}
+    return list(paired), list(paired.values())
 
 
 __all__ = [
