@@ -133,7 +133,10 @@ class InMemoryRunner:
     def _check_checkpoint(self, name: str) -> None:
         if self.checkpoints is None:
             return
-        if checkpoint_key(name) not in {checkpoint_key(have) for have in self.checkpoints}:
+        key = checkpoint_key(name)
+        spellings = {checkpoint_key(have) for have in self.checkpoints}
+        spellings |= {spelled.rsplit(".", 1)[0] for spelled in spellings if spelled}  # the stem, too
+        if key not in spellings:
             have = ", ".join(self.checkpoints) or "none"
             raise InvalidTaskData("checkpoint", f"{name!r} is not available (available: {have})")
 

@@ -13,8 +13,8 @@ The contract:
 * progress arrives as the run goes, fractions in [0, 1] that never go back;
 * ``interrupt()`` during a run ends it with a result marked interrupted, keeping what it made,
   never with an exception; one on an idle runner does not stop the next run;
-* ``current_checkpoint()`` names what the last task switched to; a task naming no checkpoint
-  keeps it;
+* ``current_checkpoint()`` names what the last task switched to, as the task spelled it (the
+  file name or its stem); a task naming no checkpoint keeps it;
 * a task naming a checkpoint the runner lacks fails with a message naming it, and the loaded
   checkpoint stays;
 * ``stop_after_current()``, where the runner has it, ends the run after the image in progress.
@@ -61,23 +61,23 @@ class Harness:
     #: two checkpoints the runner has, named as a user names them (the file name)
     checkpoints: tuple[str, str]
     capabilities: Capabilities
-    #: from now on a run takes a while (a few steps' worth), so progress shows as it goes
-    pace: Callable[[], None]
-    #: from now on a run lasts until it is stopped (or for many seconds)
+    #: from now on a run goes slowly (a long task lasts many seconds) or waits, until released
     hold: Callable[[], None]
+    #: runs go at full speed again, the one under way included
+    release: Callable[[], None]
 
 
 def _memory(tmp_path: Path, files: FileStore) -> Iterator[Harness]:
     simulated = Simulated(images_dir=tmp_path / "memory-images")
     runner = InMemoryRunner(simulate=simulated, checkpoints=("mem-a.safetensors", "mem-b.safetensors"))
 
-    def pace() -> None:
-        simulated.step_s = 0.002
-
     def hold() -> None:
         simulated.step_s = 0.01
 
-    yield Harness(runner, ("mem-a.safetensors", "mem-b.safetensors"), Capabilities(True), pace, hold)
+    def release() -> None:
+        simulated.step_s = 0.0
+
+    yield Harness(runner, ("mem-a.safetensors", "mem-b.safetensors"), Capabilities(True), hold, release)
 
 
 def _webui(flavour: str, tmp_path: Path, files: FileStore) -> Iterator[Harness]:
@@ -89,10 +89,13 @@ def _webui(flavour: str, tmp_path: Path, files: FileStore) -> Iterator[Harness]:
         runner = InProcessRunner(files, progress_interval_s=0.005)
         script_callbacks.on_image_saved(runner.image_saved)  # as the extension registers it
 
-        def slow() -> None:  # a long task (200 images) then runs for seconds, a short one a tenth
+        def hold() -> None:
             env.set_step_delay(0.01)
 
-        yield Harness(runner, webui_double.DEFAULT_CHECKPOINTS, Capabilities(True), slow, slow)
+        def release() -> None:
+            env.set_step_delay(0.0)
+
+        yield Harness(runner, webui_double.DEFAULT_CHECKPOINTS, Capabilities(True), hold, release)
 
 
 def _remote(tmp_path: Path, files: FileStore) -> Iterator[Harness]:
@@ -102,12 +105,13 @@ def _remote(tmp_path: Path, files: FileStore) -> Iterator[Harness]:
     fake.encode_s = 0.1  # the WebUI encodes the images after the job ended, as the real API does
     runner = RemoteRunner(fake.url, files, tmp_path / "results", poll_s=0.02)
 
-    def pace() -> None:
-        fake.delay_s = 0.15
-
     try:
         yield Harness(
-            runner, ("model-a.safetensors", "model-b.safetensors"), Capabilities(False), pace, fake.hold
+            runner,
+            ("model-a.safetensors", "model-b.safetensors"),
+            Capabilities(False),
+            fake.hold,
+            fake.release,
         )
     finally:
         runner.close()
@@ -186,13 +190,16 @@ class Running:
             self.error = exc
 
     def wait_for_progress(self, timeout: float = 30.0) -> bool:
-        """True once the run has reported some progress above 0 (so it is under way)."""
+        """True once the run has reported progress between 0 and 1 (so it is under way)."""
         event = threading.Event()
         for _ in range(int(timeout / 0.005)):
-            if any(fraction > 0 for fraction in progress_of(self.updates)) or not self._thread.is_alive():
-                return any(fraction > 0 for fraction in progress_of(self.updates))
+            if self.under_way() or not self._thread.is_alive():
+                return self.under_way()
             event.wait(0.005)
         return False
+
+    def under_way(self) -> bool:
+        return any(0.0 < fraction < 1.0 for fraction in progress_of(self.updates))
 
     def outcome(self, timeout: float = 60.0) -> RunResult:
         self._thread.join(timeout)
@@ -217,14 +224,15 @@ def test_a_txt2img_task_returns_images_seeds_and_infotexts(harness):
 
 
 def test_progress_arrives_as_the_run_goes_and_never_goes_back(harness):
-    harness.pace()
-    running = Running(harness.runner, make(n_iter=3, steps=4))
+    harness.hold()
+    running = Running(harness.runner, make(n_iter=4, steps=10))
+    assert running.wait_for_progress()  # seen during the run, not only at its ends
+    harness.release()
     run = running.outcome()
     fractions = progress_of(running.updates)
-    assert not run.interrupted and len(run.result.seeds) == 3
+    assert not run.interrupted and len(run.result.seeds) == 4
     assert fractions and all(0.0 <= f <= 1.0 for f in fractions), fractions
     assert fractions == sorted(fractions), fractions
-    assert any(0.0 < f < 1.0 for f in fractions), fractions  # seen during the run, not only at its ends
 
 
 def test_interrupt_during_a_run_ends_it_interrupted_with_what_it_made(harness):
@@ -244,8 +252,13 @@ def test_an_interrupt_while_idle_does_not_stop_the_next_run(harness):
     assert not run.interrupted and run.result.seeds == [SEED, SEED + 1]
 
 
-def test_current_checkpoint_names_what_the_last_task_switched_to(harness):
-    first, second = harness.checkpoints
+@pytest.mark.parametrize("spelling", ["file name", "stem"])
+def test_current_checkpoint_names_what_the_last_task_switched_to(harness, spelling):
+    """As the task spelled it: the executor prefers the pending tasks whose checkpoint reads the
+    same (``checkpoint_key``), so the queue's next tasks for this model run before a switch."""
+    first, second = (
+        name if spelling == "file name" else name.rsplit(".", 1)[0] for name in harness.checkpoints
+    )
     harness.runner.run(make(checkpoint=second), lambda update: None)
     assert checkpoint_key(harness.runner.current_checkpoint()) == checkpoint_key(second)
     harness.runner.run(make(checkpoint=first), lambda update: None)

@@ -163,6 +163,8 @@ class InProcessRunner:
         self._made: tuple[ProgressCallback | None, TaskResult] = (None, TaskResult())
         self.model_switches = 0
         self.runs = 0
+        #: (the checkpoint as the last task that named one spelled it, the model it resolved to)
+        self._named: tuple[str, str] | None = None
 
     @property
     def running(self) -> str | None:
@@ -172,7 +174,13 @@ class InProcessRunner:
     # -- Runner protocol -----------------------------------------------------------------------
 
     def current_checkpoint(self) -> str | None:
-        return checkpoints.current_name()
+        """The selected model, spelled as the last task that chose it spelled it (a stem, a title):
+        the executor prefers pending tasks whose checkpoint reads the same, and those spelled
+        like the one that caused the switch are the likeliest to share its model."""
+        current = checkpoints.current_name()
+        if self._named is not None and self._named[1] == current:
+            return self._named[0]
+        return current
 
     def interrupt(self) -> None:
         """Stop the running task, also when it has not reached ``state.begin()`` yet."""
@@ -358,6 +366,8 @@ class InProcessRunner:
                 preset = checkpoints.select_preset(prepared.extras.override_settings)
                 if checkpoints.switch(prepared.checkpoint, preset):
                     self.model_switches += 1
+                if task.checkpoint and prepared.checkpoint is not None:
+                    self._named = (task.checkpoint, prepared.checkpoint.name)
                 if checkpoints.switch_modules(prepared.extras.override_settings, preset):
                     self.model_switches += 1
                 if not shared.opts.data.get("samples_save", True):
