@@ -95,6 +95,26 @@ def test_reload_disposes_the_old_executor_and_starts_a_new_one(ext_env):
     assert wait_until(lambda: new.queue.get(task.id).status is TaskStatus.DONE)
 
 
+def test_each_image_of_a_queued_task_has_its_own_infotext_and_seed(ext_env):
+    """With the extension's image-saved hook (a grid saved last, listed first by the WebUI),
+    image i's infotext and seed are image i's: the infotext route and job images read them so."""
+    from task_scheduler.http_api.infotext import task_infotext
+    from task_scheduler.webui import extension
+
+    start(ext_env)
+    ext = extension.state()
+    params = {"prompt": "pairs", "seed": 50, "n_iter": 3, "steps": 2, "width": 64, "height": 64}
+    task = ext.queue.enqueue(NewTask(kind="txt2img", params=params))
+    assert wait_until(lambda: ext.queue.get(task.id).status is TaskStatus.DONE)
+    done = ext.queue.get(task.id)
+    made = [path for path in done.result.images if not Path(path).parent.name.endswith("-grids")]
+    assert len(made) == 3 and done.result.seeds == [50, 51, 52]
+    for index, path in enumerate(made):
+        seed = done.result.seeds[index]
+        assert Path(path).name.endswith(f"-{seed}.png")  # the WebUI names samples by their seed
+        assert f"Seed: {seed}," in task_infotext(done, index)[0]
+
+
 def test_reload_while_a_task_runs_lets_it_finish_first(ext_env):
     from task_scheduler.webui import extension
 
