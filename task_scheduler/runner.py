@@ -56,9 +56,9 @@ class Runner(Protocol):
 
     # Optional: stop_after_current() -> None: end the run after the image in progress, keeping
     #   what it made (the WebUI's "stop generating"); without it a "pause now" lets the task end.
-    # Optional, for one of several runners sharing a queue (the standalone server's backends):
-    #   checkpoints_elsewhere() -> Collection[str]: checkpoints this runner lacks but another has;
-    #       the executor leaves tasks using them to that runner.
+    # Optional, for one of several workers sharing a queue (the standalone server's backends):
+    #   available_checkpoints() -> Collection[str] | None: the checkpoints it has (None: not known);
+    #       published in the worker's row, so tasks for models only other workers have go to them.
     # A runner that loses its WebUI raises errors.RunnerUnavailable: the task is requeued, not failed.
 
 
@@ -148,6 +148,10 @@ class InMemoryRunner:
 
     def current_checkpoint(self) -> str | None:
         return self.loaded_checkpoint
+
+    def available_checkpoints(self) -> list[str] | None:
+        """The names given as ``checkpoints`` (None: it runs any)."""
+        return list(self.checkpoints) if self.checkpoints is not None else None
 
 
 def _whole(params: dict[str, Any], name: str, default: int) -> int:

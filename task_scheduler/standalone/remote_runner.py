@@ -22,7 +22,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,8 +96,8 @@ class RemoteRunner:
             transport=transport,
         )
         #: set by the backend pool: keys of checkpoints other backends have and this one lacks
-        self.elsewhere: Callable[[], Collection[str]] | None = None
         self._checkpoints: list[Checkpoint] = []
+        self._asked = False  # whether the WebUI ever listed its checkpoints
         self._scripts: dict[str, set[str]] | None = None
         self._selected: str | None = None  # the spelling of the last checkpoint we switched to
         self._selected_title: str | None = None
@@ -118,6 +118,7 @@ class RemoteRunner:
     def refresh(self) -> list[Checkpoint]:
         """Ask the WebUI which checkpoints (and scripts) it has; raises RunnerUnavailable if it is gone."""
         models = self.get_json("/sdapi/v1/sd-models")
+        self._asked = True
         self._checkpoints = [
             Checkpoint(
                 title=str(m.get("title") or m.get("model_name") or ""),
@@ -160,8 +161,9 @@ class RemoteRunner:
         containing = [c for c in self._checkpoints if key in (checkpoint_key(c.title) or "")]
         return min(containing, key=lambda c: len(c.title)) if containing else None
 
-    def checkpoints_elsewhere(self) -> Collection[str]:
-        return self.elsewhere() if self.elsewhere is not None else ()
+    def available_checkpoints(self) -> list[str] | None:
+        """Every spelling of every model the WebUI listed; None before it was first asked."""
+        return sorted(self.checkpoint_keys()) if self._asked else None
 
     def current_checkpoint(self) -> str | None:
         return self._selected
