@@ -13,12 +13,12 @@
 // Mounted into #task-scheduler-tab (the WebUI tab, task_scheduler/webui/tab.py) or
 // #task-scheduler-standalone (the standalone server's page); `window.taskQueue.mount(el)` too.
 
-import {append, clear, h, preview} from "./task_queue_dom.mjs";
-import {mountJobs} from "./task_queue_jobs.mjs";
+import {ApiError, createApi, fieldOf} from "./task_queue_api.mjs";
+import {append, button, clear, h, preview} from "./task_queue_dom.mjs";
+import {mountJobs, openSweepDialog} from "./task_queue_jobs.mjs";
 import {mountSaved} from "./task_queue_saved.mjs";
 
 const CONTAINER_IDS = ["task-scheduler-tab", "task-scheduler-standalone"];
-const DEFAULT_API = "/task-scheduler/v1";
 const WAIT_TIMEOUT_S = 25;
 const PENDING_PAGE = 200;
 const HISTORY_PAGE = 50;
@@ -42,12 +42,6 @@ const EDIT_FIELDS = [
     ["hr_cfg", "Hires CFG", "float", 0, 100, "if-present"],
     ["hr_distilled_cfg", "Hires distilled CFG", "float", 0, 100, "if-present"],
 ];
-
-// -- small DOM helpers: properties and text only, never markup -----------------------------------
-
-function button(label, onclick, extra) {
-    return h("button", {type: "button", class: "tsq-btn", text: label, onclick, ...(extra || {})});
-}
 
 // -- formatting -------------------------------------------------------------------------------
 
@@ -107,33 +101,9 @@ function title(task) {
     return task.name || preview(task.params && task.params.prompt, 60) || task.id.slice(0, 8);
 }
 
-// -- the API ----------------------------------------------------------------------------------
-
-class ApiError extends Error {
-    constructor(status, detail) {
-        super(ApiError.text(detail) || "HTTP " + status);
-        this.status = status;
-        this.detail = detail;
-    }
-
-    static text(detail) {
-        if (Array.isArray(detail)) {
-            return detail.map((d) => (d && d.msg ? fieldOf(d) + ": " + d.msg : String(d))).join("; ");
-        }
-        return detail ? String(detail) : "";
-    }
-}
-
-function fieldOf(item) {
-    const loc = (item && item.loc) || [];
-    const parts = loc.filter((p) => !["body", "query", "path", "params"].includes(p));
-    return parts.length ? String(parts[parts.length - 1]) : "";
-}
-
 // -- the app --------------------------------------------------------------------------------
 
 function createApp(root, options) {
-    const base = (options.apiBase || DEFAULT_API).replace(/\/$/, "");
     const state = {
         revision: null,
         paused: false,
@@ -163,31 +133,13 @@ function createApp(root, options) {
     let searchTimer = null;
     let drag = null;
 
-    async function api(path, init) {
-        init = init || {};
-        const headers = {Accept: "application/json"};
-        if (init.body !== undefined) headers["Content-Type"] = "application/json";
-        const response = await fetch(base + path, {
-            method: init.method || "GET",
-            headers,
-            body: init.body === undefined ? undefined : JSON.stringify(init.body),
-            credentials: "same-origin",
-            cache: "no-store",
-            signal: init.signal,
-        });
-        const type = response.headers.get("content-type") || "";
-        const data = type.includes("json") ? await response.json().catch(() => null) : null;
-        if (response.status === 401) {
-            state.needAuth = true;
+    const api = createApi(options.apiBase, {
+        onAuth: (needed) => {
+            state.needAuth = needed;
             renderNotice();
-        }
-        if (!response.ok) throw new ApiError(response.status, data && data.detail);
-        if (state.needAuth) {
-            state.needAuth = false;
-            renderNotice();
-        }
-        return data;
-    }
+        },
+    });
+    const base = api.base;
 
     async function act(promise, after) {
         try {
@@ -238,7 +190,12 @@ function createApp(root, options) {
     async function refresh() {
         const wasBusy = state.running.length > 0 || state.totalPending > 0;
         try {
-            await Promise.all([loadQueue(), loadHistory(), ui.saved && ui.savedSection.open ? ui.saved.refresh() : null]);
+            await Promise.all([
+                loadQueue(),
+                loadHistory(),
+                ui.saved && ui.savedSection.open ? ui.saved.refresh() : null,
+                ui.jobs && ui.jobsSection.open ? ui.jobs.refresh() : null,
+            ]);
             if (state.details) await reloadDetails();
         } catch (err) {
             if (!(err instanceof ApiError && err.status === 401)) state.error = err.message || String(err);
@@ -386,7 +343,9 @@ function createApp(root, options) {
         ui.jobsSection = h(
             "details",
             {class: "tsq-section tsq-jobs", ontoggle: () => {
-                if (ui.jobsSection.open && !ui.jobs) ui.jobs = mountJobs(ui.jobsHost, {apiBase: base});
+                if (!ui.jobsSection.open) return;
+                if (ui.jobs) ui.jobs.refresh();  // closed, it missed the changes: catch up
+                else ui.jobs = mountJobs(ui.jobsHost, {api});
             }},
             h("summary", {class: "tsq-h", role: "heading", "aria-level": "3"}, "Jobs"),
             ui.jobsHost,
@@ -1400,6 +1359,17 @@ function autoMount() {
 }
 
 window.taskQueue = {mount, webui, apps};
+
+// The Queue button (a classic script) opens "Queue as sweep…" through this, with the page's one
+// API client: the mounted tab's, or, before the tab is mounted, one made for the purpose.
+let spareApi = null;
+window.taskSchedulerJobs = {
+    openSweepDialog(options) {
+        const app = apps.values().next().value;
+        const api = app ? app.api : spareApi || (spareApi = createApi());
+        return openSweepDialog({api, ...options});
+    },
+};
 
 if (!autoMount()) {
     const observer = new MutationObserver(() => {

@@ -47,7 +47,9 @@ def test_save_from_the_menu_edit_queue_load_and_delete(page, api):
     wait_for(lambda: saved_list(api)[0]["params"]["steps"] == 12, what="the edit to be saved")
     # the row is redrawn once the form closes; typing before that would type into a row on its way out
     wait_for(lambda: page.locator(".tsq-saved-editor").count() == 0, what="the edit form to close")
-    wait_for(lambda: page.locator(".tsq-saved-notice", has_text="Saved 'fox, dusk'").count(), what="the notice")
+    wait_for(
+        lambda: page.locator(".tsq-saved-notice", has_text="Saved 'fox, dusk'").count(), what="the notice"
+    )
 
     # queue it three times with new seeds
     times = page.locator(".tsq-saved-row", has_text="fox, dusk").locator(".tsq-saved-times")

@@ -1,0 +1,79 @@
+"""One long-poll per page: the Task Queue tab, with its Jobs and Saved sections open, never has
+more than one ``/wait`` request in flight, and that one request still brings every section up to
+date (a job and a saved task made through the API show up without a reload).
+
+Each section that opened a long-poll of its own would hold a server connection and a worker
+thread per open page, and would answer the same change twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from browser.conftest import API
+from browser.test_jobs_view import open_jobs_section
+from browser.test_task_queue_tab import wait_for
+
+pytestmark = pytest.mark.browser
+
+WAIT_ROUTE = API + "/wait?"
+
+
+class WaitCounter:
+    """Counts the page's ``/wait`` requests: started, and in flight now and at most."""
+
+    def __init__(self, page: Any) -> None:
+        self.in_flight: set[Any] = set()
+        self.started = 0
+        self.most = 0
+        page.on("request", self._start)
+        page.on("requestfinished", self._end)
+        page.on("requestfailed", self._end)
+
+    @staticmethod
+    def _is_wait(request: Any) -> bool:
+        return WAIT_ROUTE in request.url
+
+    def _start(self, request: Any) -> None:
+        if self._is_wait(request):
+            self.started += 1
+            self.in_flight.add(request)
+            self.most = max(self.most, len(self.in_flight))
+
+    def _end(self, request: Any) -> None:
+        self.in_flight.discard(request)
+
+
+def test_jobs_and_saved_sections_share_the_tabs_one_long_poll(page, api):
+    counter = WaitCounter(page)
+    jobs = open_jobs_section(page)
+    page.locator(".tsq-saved > summary").click()
+    page.wait_for_selector(".tsq-saved-host .tsq-empty", timeout=15000)
+
+    # a saved task (no queue change), then a sweep job (a queue change): both sections follow
+    saved = api.post("/saved/txt2img", params={"name": "one poll"}, json={"prompt": "a heron"})
+    assert saved.status_code == 201, saved.text
+    created = api.post(
+        "/jobs", json={"base": {"prompt": "a heron"}, "axes": [{"type": "seed", "values": "1-2"}]}
+    )
+    assert created.status_code in (200, 201), created.text
+    job_id = created.json()["id"]
+    wait_for(lambda: jobs.locator(f".tsj-job[data-job-id='{job_id}']").count() == 1, what="the job in Jobs")
+    wait_for(lambda: page.locator(".tsq-saved-row", has_text="one poll").count() == 1, what="the saved row")
+    wait_for(lambda: page.locator(".tsq-pending-row").count() == 2, what="the two pending rows")
+
+    # the long-poll is open again after answering the change
+    answered = counter.started
+    api.post("/queue/resume")
+    api.post("/queue/pause")
+    # playwright delivers the request events while the page is being driven: poll through the page
+    wait_for(
+        lambda: page.wait_for_timeout(100) or (counter.started > answered and counter.in_flight),
+        what="the long-poll to reopen",
+    )
+    page.wait_for_timeout(500)  # room for a second poller to show itself; no assertion on time
+    assert counter.most == 1, f"{counter.most} /wait requests were in flight at once"
+    assert len(counter.in_flight) == 1
+    assert not page.errors
