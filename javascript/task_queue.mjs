@@ -149,16 +149,25 @@ function createApp(root, options) {
         }
     }
 
+    // The page's one long-poll. It waits from the revision a /wait answered with, which was read
+    // before the refresh it starts: the queue's revision that refresh reads comes back beside the
+    // sections' own answers and may already count a change one of them missed, and waiting from
+    // it would leave that section stale until the next change.
     async function watch() {
+        let shown = state.revision;
         while (!state.stopped) {
-            if (state.revision === null || state.needAuth) {
+            if (shown === null || state.needAuth) {
                 await new Promise((resolve) => setTimeout(resolve, 2000));
                 if (state.revision === null || state.needAuth) await refresh();
+                shown = state.revision;
                 continue;
             }
             try {
-                const answer = await api("/wait?revision=" + state.revision + "&timeout=" + WAIT_TIMEOUT_S);
-                if (answer.changed) await refresh();
+                const answer = await api("/wait?revision=" + shown + "&timeout=" + WAIT_TIMEOUT_S);
+                if (answer.changed) {
+                    shown = answer.revision;
+                    await refresh();
+                }
             } catch (err) {
                 await new Promise((resolve) => setTimeout(resolve, 3000));
             }

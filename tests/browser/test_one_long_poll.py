@@ -1,6 +1,8 @@
 """One long-poll per page: the Task Queue tab, with its Jobs and Saved sections open, never has
 more than one ``/wait`` request in flight, and that one request still brings every section up to
-date (a job and a saved task made through the API show up without a reload).
+date: a job and a saved task made through the API show up without a reload, a section closed
+during a change catches up when reopened, and a change landing while the sections load is not
+lost.
 
 Each section that opened a long-poll of its own would hold a server connection and a worker
 thread per open page, and would answer the same change twice.
@@ -19,6 +21,13 @@ from browser.test_task_queue_tab import wait_for
 pytestmark = pytest.mark.browser
 
 WAIT_ROUTE = API + "/wait?"
+
+
+@pytest.fixture(autouse=True)
+def no_saved_tasks(api: Any) -> None:
+    """The demo serves every test of the module: start each without saved tasks."""
+    for saved in api.get("/saved", params={"limit": 1000}).json()["saved"]:
+        api.delete(f"/saved/{saved['id']}")
 
 
 class WaitCounter:
@@ -76,4 +85,68 @@ def test_jobs_and_saved_sections_share_the_tabs_one_long_poll(page, api):
     page.wait_for_timeout(500)  # room for a second poller to show itself; no assertion on time
     assert counter.most == 1, f"{counter.most} /wait requests were in flight at once"
     assert len(counter.in_flight) == 1
+    assert not page.errors
+
+
+def test_a_section_closed_during_a_change_shows_it_when_reopened(page, api):
+    """Closed, Jobs and Saved are not refreshed by the long-poll; opened again, they catch up."""
+    jobs = open_jobs_section(page)
+    page.locator(".tsq-saved > summary").click()
+    page.wait_for_selector(".tsq-saved-host .tsq-empty", timeout=15000)
+    page.locator(".tsq-jobs > summary").click()
+    page.locator(".tsq-saved > summary").click()
+    wait_for(lambda: page.locator(".tsq-jobs[open], .tsq-saved[open]").count() == 0, what="both closed")
+
+    created = api.post(
+        "/jobs", json={"base": {"prompt": "an owl"}, "axes": [{"type": "seed", "values": "1-2"}]}
+    )
+    job_id = created.json()["id"]
+    wait_for(lambda: page.locator(".tsq-pending-row").count() == 2, what="the queue to show the change")
+    # a saved task changes no queue revision: no long-poll answers it
+    assert api.post("/saved/txt2img", params={"name": "owl"}, json={"prompt": "an owl"}).status_code == 201
+
+    page.locator(".tsq-jobs > summary").click()
+    wait_for(lambda: jobs.locator(f".tsj-job[data-job-id='{job_id}']").count() == 1, what="the job")
+    page.locator(".tsq-saved > summary").click()
+    wait_for(lambda: page.locator(".tsq-saved-row", has_text="owl").count() == 1, what="the saved task")
+    assert not page.errors
+
+
+def test_a_change_landing_while_the_sections_load_is_not_lost(page, api):
+    """The sections load side by side with the queue. A job created between the moment the server
+    answers the Jobs list and the moment it answers the queue (its revision then already counts
+    the job) must still reach the Jobs section: the long-poll waits from the revision it was
+    answered with, not from the newer one read beside the sections.
+
+    The reordering is made certain with two routes: the queue's request creates the job before it
+    goes on, and the Jobs list gets the answer the server gave before that job existed.
+    """
+    jobs = open_jobs_section(page)
+    page.locator(".tsq-saved > summary").click()
+    page.wait_for_selector(".tsq-saved-host .tsq-empty", timeout=15000)
+    stale = api.get("/jobs", params={"limit": 20, "offset": 0}).json()
+    made: dict[str, Any] = {}
+
+    def queue_route(route: Any) -> None:
+        if not made:
+            body = {"base": {"prompt": "a crane"}, "axes": [{"type": "seed", "values": "1-2"}]}
+            made["job"] = api.post("/jobs", json=body).json()["id"]
+        route.continue_()
+
+    def jobs_route(route: Any) -> None:
+        if made and not made.get("stale_sent"):
+            made["stale_sent"] = True
+            route.fulfill(json=stale)
+        else:
+            route.continue_()
+
+    page.route(lambda url: "/task-scheduler/v1/queue?limit=" in url, queue_route)
+    page.route(lambda url: "/task-scheduler/v1/jobs?limit=" in url, jobs_route)
+    # a change (a saved task bumps the revision too): the long-poll answers, the tab refreshes
+    assert api.post("/saved/txt2img", params={"name": "crane"}, json={"prompt": "a crane"}).status_code == 201
+    wait_for(lambda: page.wait_for_timeout(100) or made.get("stale_sent"), what="the stale Jobs answer")
+    wait_for(lambda: page.locator(".tsq-pending-row").count() == 2, what="the queue to show the job's tasks")
+    wait_for(
+        lambda: jobs.locator(f".tsj-job[data-job-id='{made['job']}']").count() == 1, what="the job in Jobs"
+    )
     assert not page.errors
