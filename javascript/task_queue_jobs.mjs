@@ -27,6 +27,7 @@ const AXIS_TYPES = [
     ["param", "Other parameter"],
 ];
 const NAMED_AXES = new Set(["lora", "param"]);
+
 // -- helpers ------------------------------------------------------------------------------------
 
 function btn(label, onclick, extra) {
