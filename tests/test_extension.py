@@ -134,7 +134,7 @@ def test_a_reload_during_a_task_longer_than_the_close_timeout_never_runs_it_twic
     from task_scheduler.webui import extension
 
     monkeypatch.setattr(extension, "CLOSE_TIMEOUT_S", 0.01)
-    ext_env.set_step_delay(0.05)
+    ext_env.set_step_delay(0.3)  # 3 s: still running when even a slow reload is done
     start(ext_env)
     old = extension.state()
     task = old.queue.enqueue(NewTask(kind="txt2img", params={"prompt": "long", "steps": 10}))
@@ -143,7 +143,7 @@ def test_a_reload_during_a_task_longer_than_the_close_timeout_never_runs_it_twic
     new = extension.state()
     assert old.executor.alive  # the reload did not wait for it
     after = new.queue.enqueue(simple_task("after reload"))
-    assert wait_until(lambda: new.queue.get(after.id).status is TaskStatus.DONE, timeout=10)
+    assert wait_until(lambda: new.queue.get(after.id).status is TaskStatus.DONE, timeout=60)
     first = new.queue.get(task.id)
     assert (first.status, first.attempts, first.error) == (TaskStatus.DONE, 1, None)
     assert len(first.result.images) == 1 and Path(first.result.images[0]).is_file()
