@@ -133,7 +133,7 @@ def test_reorder_with_the_keyboard(page, api):
     # focus stays on the moved task's handle (given back once its row is redrawn)
     wait_for(
         lambda: page.evaluate(
-            "() => { const row = document.activeElement && document.activeElement.closest('.tsq-pending-row');"
+            "() => { const el = document.activeElement, row = el && el.closest('.tsq-pending-row');"
             " return !!row && row.innerText.includes('first cat'); }"
         ),
         what="the focus back on the moved task",
