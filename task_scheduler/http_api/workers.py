@@ -21,8 +21,13 @@ def make_workers_router(services: ApiServices) -> APIRouter:
     @router.get("")
     def list_workers() -> dict[str, Any]:
         """Every worker the queue has seen: state (idle, running, down, offline, stopped), paused,
-        loaded checkpoint, current task and the age of its last heartbeat."""
-        return {"workers": [w.to_json() for w in queue.workers.list()]}
+        loaded checkpoint, current task and the age of its last heartbeat; ``local``: the worker of
+        the process answering (a task running there has the WebUI's live preview), or null."""
+        executor = services.executor
+        return {
+            "workers": [w.to_json() for w in queue.workers.list()],
+            "local": executor.worker.id if executor is not None else None,
+        }
 
     @router.post("/{worker_id}/pause")
     def pause_worker(
