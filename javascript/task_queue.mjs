@@ -55,6 +55,9 @@ function createApp(root, options) {
         pending: [],
         totalPending: 0,
         stats: null,
+        workers: [], // every worker of the queue, as /workers answers (the Workers strip loads it)
+        localWorker: null, // the one whose tasks run in this WebUI (they get its live preview)
+        progress: {}, // running task id -> its latest progress (the running section writes it)
         pendingLimit: PENDING_PAGE, // Waiting: how many rows to ask for
         focusHandle: null, // Waiting: the row whose handle gets the focus after a move
         editing: null, // Waiting's edit form: {id, form, inputs, errors, general, task}
@@ -183,8 +186,8 @@ function createApp(root, options) {
         root.classList.add("tsq");
         clear(root);
         const deps = {state, api, act, refresh, renderNotice, openDetails};
-        running = mountRunning({...deps, inWebUI});
         workers = mountWorkers(deps);
+        running = mountRunning({...deps, inWebUI, onProgress: () => workers.render()});
         // The sections, top to bottom: each {el, load?, render?}. A new section is a module with a mount function and one line in this list; the
         // long-poll's refresh reaches it through its load() and render(). collapsible() makes one
         // that is drawn on first opening, like Jobs and Saved.

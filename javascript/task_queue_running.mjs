@@ -13,10 +13,11 @@ const PROGRESS_POLL_MS = 1000;
 
 /**
  * state: the tab's (running, workers, localWorker, stopped); api, act (run an action, then
- * refresh), openDetails(taskId), inWebUI() (whether the WebUI's progress API is there).
+ * refresh), openDetails(taskId), inWebUI() (whether the WebUI's progress API is there),
+ * onProgress() (told when a task's progress in state.progress moved).
  * Returns {el, render, stop}; hidden while nothing runs.
  */
-function mountRunning({state, api, act, openDetails, inWebUI}) {
+function mountRunning({state, api, act, openDetails, inWebUI, onProgress}) {
     const el = h("div", {class: "tsq-running"});
     const cards = new Map(); // task id -> {el, key, ui}
     let progressTimer = null;
@@ -28,6 +29,7 @@ function mountRunning({state, api, act, openDetails, inWebUI}) {
             if (!ids.has(id)) {
                 card.el.remove();
                 cards.delete(id);
+                delete state.progress[id];
             }
         }
         let previous = null;
@@ -105,9 +107,15 @@ function mountRunning({state, api, act, openDetails, inWebUI}) {
             ui.progress.hidden = true;
             ui.previewHost.hidden = false;
             try {
-                window.requestProgress("task(" + task.id + ")", ui.progress, ui.previewHost, () => {
-                    if (webuiProgressFor === task.id) webuiProgressFor = null;
-                });
+                window.requestProgress(
+                    "task(" + task.id + ")",
+                    ui.progress,
+                    ui.previewHost,
+                    () => {
+                        if (webuiProgressFor === task.id) webuiProgressFor = null;
+                    },
+                    (answer) => noteProgress(task.id, {fraction: answer && answer.progress}),
+                );
                 card.polled = false;
             } catch (err) {
                 ui.progress.hidden = false;
@@ -117,9 +125,17 @@ function mountRunning({state, api, act, openDetails, inWebUI}) {
         return card;
     }
 
+    /** The latest progress of a running task, for the Workers strip (state.progress). */
+    function noteProgress(taskId, progress) {
+        if (!progress || progress.fraction === undefined || progress.fraction === null) return;
+        state.progress[taskId] = progress;
+        if (onProgress) onProgress();
+    }
+
     function showProgress(card, progress) {
         const ui = card.ui;
         if (!progress) return;
+        noteProgress(card.el.dataset.id, progress);
         const fraction = Math.max(0, Math.min(1, Number(progress.fraction) || 0));
         ui.progressBar.style.width = (fraction * 100).toFixed(1) + "%";
         ui.progress.setAttribute("aria-valuenow", String(Math.round(fraction * 100)));

@@ -35,15 +35,13 @@ function isLocal(state, task) {
 }
 
 /**
- * state: the tab's (workers, localWorker, running, stopped); api, act (run an action, then
- * refresh). Returns {el, load, render, stop}: load() is the shell's, with every change.
+ * state: the tab's (workers, localWorker, running, progress, stopped); api, act (run an action,
+ * then refresh). Returns {el, load, render, stop}: load() is the shell's, with every change.
  */
 function mountWorkers({state, api, act}) {
     const list = h("div", {class: "tsq-worker-list", role: "list"});
     const el = h("div", {class: "tsq-workers", role: "group", "aria-label": "Workers"}, h("div", {class: "tsq-workers-h", text: "Workers"}), list);
     el.hidden = true;
-    state.workers = [];
-    state.localWorker = null;
     let loadedAt = 0;
     let timer = null;
 
@@ -100,18 +98,20 @@ function mountWorkers({state, api, act}) {
     function drawRow(worker, since) {
         const task = worker.current_task ? state.running.find((t) => t.id === worker.current_task) : null;
         const stateText = worker.paused && worker.state === "idle" ? "paused" : STATE_TEXT[worker.state] || worker.state;
-        const fraction = task && task.progress ? Math.round((Number(task.progress.fraction) || 0) * 100) : null;
-        const taskText = worker.current_task
-            ? (task ? title(task, 50) : worker.current_task.slice(0, 8)) + (fraction !== null ? " · " + fraction + "%" : "")
-            : "";
+        const progress = (worker.current_task && state.progress[worker.current_task]) || (task && task.progress);
+        const taskText = worker.current_task ? (task ? title(task, 50) : worker.current_task.slice(0, 8)) : "";
+        const percent = taskText && progress ? " · " + Math.round((Number(progress.fraction) || 0) * 100) + "%" : "";
         const live = worker.state !== "offline" && worker.state !== "stopped";
         const age = (live ? "heartbeat " : "last seen ") + ago(worker.heartbeat_age_s + since);
         const key = [worker.name, stateText, worker.paused, worker.checkpoint, taskText, worker.id === state.localWorker].join("|");
         let row = rows.get(worker.id);
         if (row && row.key === key) {
+            // the age and the progress move all the time: changed in place, the buttons stay put
             row.age.textContent = age;
+            if (row.task) row.task.textContent = taskText + percent;
             return row.el;
         }
+        const taskEl = taskText ? h("div", {class: "tsq-worker-task", text: taskText + percent}) : null;
         const ageEl = h("span", {class: "tsq-worker-age", text: age});
         const path = "/workers/" + encodeURIComponent(worker.id);
         const actions = h("div", {class: "tsq-worker-actions"});
@@ -160,11 +160,11 @@ function mountWorkers({state, api, act}) {
             worker.checkpoint
                 ? h("div", {class: "tsq-worker-checkpoint", title: worker.checkpoint, text: shortCheckpoint(worker.checkpoint)})
                 : null,
-            taskText ? h("div", {class: "tsq-worker-task", text: taskText}) : null,
+            taskEl,
             h("div", {class: "tsq-worker-foot"}, ageEl, actions),
         );
         if (row) row.el.replaceWith(rowEl);
-        rows.set(worker.id, {el: rowEl, key, age: ageEl});
+        rows.set(worker.id, {el: rowEl, key, age: ageEl, task: taskEl});
         return rowEl;
     }
 

@@ -176,6 +176,11 @@ def test_a_task_running_on_another_worker_says_where_and_can_be_stopped_from_her
     assert row.locator(".tsq-worker-state").inner_text() == "running"
     wait_for(lambda: "40%" in row.locator(".tsq-worker-task").inner_text(), what="gpu1's progress")
     assert "a lighthouse in fog" in row.locator(".tsq-worker-task").inner_text()
+    # progress is a quiet write (no change of the queue's revision): the card follows it, and the
+    # strip with it
+    other.queue.set_progress(Progress(task.id, 0.75, "Step 15 of 20"), worker=gpu1)
+    wait_for(lambda: "75%" in card.locator(".tsq-progress").inner_text(), what="the card to follow")
+    wait_for(lambda: "75%" in row.locator(".tsq-worker-task").inner_text(), what="the strip to follow")
     shot(page, "workers-running-elsewhere")
 
     card.locator(".tsq-interrupt").click()
