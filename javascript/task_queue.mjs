@@ -6,7 +6,8 @@
 //
 //   task_queue_notice.mjs    a missing login, the last error
 //   task_queue_toolbar.mjs   where the queue stands; Pause / Pause now / Clear queue
-//   task_queue_running.mjs   the running task and its progress
+//   task_queue_workers.mjs   the Workers strip: each process that runs tasks (hidden with one)
+//   task_queue_running.mjs   the running tasks, their progress and where each runs
 //   task_queue_pending.mjs   "Waiting": reorder, edit (task_queue_edit.mjs), bulk actions
 //   task_queue_jobs.mjs      "Jobs" (collapsed until opened)
 //   task_queue_saved.mjs     "Saved" (collapsed until opened)
@@ -37,6 +38,7 @@ import {PENDING_PAGE, mountPending} from "./task_queue_pending.mjs";
 import {mountRunning} from "./task_queue_running.mjs";
 import {mountSaved} from "./task_queue_saved.mjs";
 import {mountToolbar} from "./task_queue_toolbar.mjs";
+import {mountWorkers} from "./task_queue_workers.mjs";
 
 const CONTAINER_IDS = ["task-scheduler-tab", "task-scheduler-standalone"];
 const WAIT_TIMEOUT_S = 25;
@@ -53,6 +55,9 @@ function createApp(root, options) {
         pending: [],
         totalPending: 0,
         stats: null,
+        workers: [], // every worker of the queue, as /workers answers (the Workers strip loads it)
+        localWorker: null, // the one whose tasks run in this WebUI (they get its live preview)
+        progress: {}, // running task id -> its latest progress (the running section writes it)
         pendingLimit: PENDING_PAGE, // Waiting: how many rows to ask for
         focusHandle: null, // Waiting: the row whose handle gets the focus after a move
         editing: null, // Waiting's edit form: {id, form, inputs, errors, general, task}
@@ -75,7 +80,8 @@ function createApp(root, options) {
     });
     let parts = null; // the mounted sections, by name (start() mounts them)
     let sections = []; // the same, top to bottom
-    let running = null; // the running task's section (its progress polling stops with the app)
+    let running = null; // the running tasks' section (its progress polling stops with the app)
+    let workers = null; // the Workers strip (its slow timer stops with the app)
 
     function renderNotice() {
         if (parts) parts.notice.render();
@@ -180,14 +186,14 @@ function createApp(root, options) {
         root.classList.add("tsq");
         clear(root);
         const deps = {state, api, act, refresh, renderNotice, openDetails};
-        running = mountRunning({...deps, inWebUI});
-        // The sections, top to bottom: each {el, load?, render?}. A new section (the worker
-        // processes, say) is a module with a mount function and one line in this list; the
+        workers = mountWorkers(deps);
+        running = mountRunning({...deps, inWebUI, onProgress: () => workers.render()});
+        // The sections, top to bottom: each {el, load?, render?}. A new section is a module with a mount function and one line in this list; the
         // long-poll's refresh reaches it through its load() and render(). collapsible() makes one
         // that is drawn on first opening, like Jobs and Saved.
         parts = {
             notice: mountNotice({state, retry: refresh}),
-            header: group("section", "tsq-header", [mountToolbar(deps), running]),
+            header: group("section", "tsq-header", [mountToolbar(deps), workers, running]),
             pending: mountPending(deps),
             jobs: collapsible("tsq-jobs", "Jobs", (host) => mountJobs(host, {api})),
             saved: collapsible("tsq-saved", "Saved", (host) => mountSaved(host, {api, load: savedLoader()})),
@@ -229,6 +235,7 @@ function createApp(root, options) {
     function stop() {
         state.stopped = true;
         if (running) running.stop();
+        if (workers) workers.stop();
     }
 
     return {state, start, stop, refresh, openDetails, api, timings: state.timings};
@@ -238,6 +245,7 @@ function createApp(root, options) {
 function group(tag, cls, members) {
     return {
         el: h(tag, {class: cls}, members.map((member) => member.el)),
+        load: () => Promise.all(members.map((member) => (member.load ? member.load() : null))),
         render: () => members.forEach((member) => member.render && member.render()),
     };
 }

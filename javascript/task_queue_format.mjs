@@ -53,10 +53,23 @@ function size(task) {
     return p.width && p.height ? p.width + "×" + p.height : "";
 }
 
-function title(task) {
+/** What a task is called: its name, else its prompt (a preview of `length`), else its short id. */
+function title(task, length) {
     // a stored row the server cannot show: its id and why, so it can be found and deleted
     if (task.damaged) return "Damaged task " + task.id.slice(0, 8) + ": " + preview(task.damaged, 80);
-    return task.name || preview(task.params && task.params.prompt, 60) || task.id.slice(0, 8);
+    return task.name || preview(task.params && task.params.prompt, length || 60) || task.id.slice(0, 8);
 }
 
-export {describeValue, duration, imageCount, seconds, size, title, when};
+/** A checkpoint as a person names it: the file, without its folder and " [hash]". */
+function shortCheckpoint(name) {
+    if (!name) return "";
+    return String(name).replace(/\s*\[[0-9a-fA-F]+\]\s*$/, "").split(/[\\/]/).pop();
+}
+
+/** "12 s ago", "3 min ago". */
+function ago(seconds) {
+    if (seconds === null || seconds === undefined || !isFinite(seconds)) return "";
+    return duration(seconds) + " ago";
+}
+
+export {ago, describeValue, duration, imageCount, seconds, shortCheckpoint, size, title, when};

@@ -3,7 +3,7 @@
 // delete). A filter or page change loads only this section.
 
 import {append, button, clear, h, preview} from "./task_queue_dom.mjs";
-import {duration, seconds, when} from "./task_queue_format.mjs";
+import {duration, seconds, title, when} from "./task_queue_format.mjs";
 import {bookmarkButton, facts, kindBadge, reconcile, renderBulk, runBulk, selectBox} from "./task_queue_rows.mjs";
 
 const HISTORY_PAGE = 50;
@@ -142,8 +142,8 @@ function mountHistory({state, api, act, renderNotice, openDetails}) {
                     : h("span", {class: "tsq-thumb tsq-no-thumb"}),
                 h(
                     "div",
-                    {class: "tsq-row-text"},
-                    h("div", {class: "tsq-name", text: task.name || "(unnamed)"}),
+                    {class: "tsq-row-text" + (task.name ? "" : " tsq-untitled")},
+                    h("div", {class: "tsq-name", text: title(task, 200)}),
                     h("div", {class: "tsq-prompt", text: preview(task.params && task.params.prompt, 200)}),
                     task.error ? h("div", {class: "tsq-error-line", text: preview(task.error, 200)}) : null,
                     facts(task),

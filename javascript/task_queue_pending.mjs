@@ -89,8 +89,8 @@ function mountPending({state, api, act, refresh, openDetails}) {
                 kindBadge(task),
                 h(
                     "div",
-                    {class: "tsq-row-text"},
-                    h("div", {class: "tsq-name", text: task.name || "(unnamed)"}),
+                    {class: "tsq-row-text" + (task.name ? "" : " tsq-untitled")},
+                    h("div", {class: "tsq-name", text: title(task, 200)}),
                     h("div", {class: "tsq-prompt", text: preview(task.params && task.params.prompt, 200)}),
                     facts(task),
                 ),

@@ -117,6 +117,7 @@ class Demo:
         from task_scheduler.store import Store
         from task_scheduler.task_queue import TaskQueue
         from task_scheduler.webui.runner import InProcessRunner
+        from task_scheduler.workers import WorkerIdentity
 
         db = self.root / "queue" / "task_scheduler.sqlite3"
         self.store = Store(db)
@@ -129,7 +130,10 @@ class Demo:
             stop_reason=self.queue.stop_request,
             progress_interval_s=0.2,
         )
-        self.executor = Executor(self.queue, self.runner, ExecutorSettings())
+        # one worker named like a WebUI's, so the tab's Workers strip reads as it would there
+        self.executor = Executor(
+            self.queue, self.runner, ExecutorSettings(), worker=WorkerIdentity.local("demo", kind="webui")
+        )
         auth = [self.args.api_auth] if self.args.api_auth else None
         self.services = ApiServices(
             queue=self.queue,

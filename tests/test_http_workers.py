@@ -97,3 +97,30 @@ def test_a_job_is_pinned_to_a_worker_through_its_base(client, queue):
     assert [queue.get(i).worker_pin for i in job.json()["task_ids"]] == ["gpu1"] * 3
     refused = client.post(f"{API}/jobs", json={"base": {**base, "worker": "gpu7"}, "axes": []})
     assert refused.status_code == 422 and "gpu7" in refused.text
+
+
+def test_workers_names_the_worker_of_the_answering_process(queue, files, settings, runner):
+    """The tab shows the live preview only for a task running in its own WebUI: it needs to know
+    which worker that is. Without an executor (a bare API), or with a remote one, there is none."""
+    from fastapi.testclient import TestClient
+    from test_http_helpers import make_app
+
+    from task_scheduler.http_api import ApiServices
+
+    register(queue, "elsewhere")
+    executor = Executor(queue, runner, worker=WorkerIdentity.local("here"))
+    executor.register()
+    # the standalone server's executors drive remote WebUIs: no task of theirs runs in its process
+    remote = Executor(queue, runner, worker=WorkerIdentity.local("http://gpu1:7860", kind="remote"))
+    remote.register()
+    for answering, local in (
+        (ApiServices(queue=queue, files=files, settings=settings, executor=executor), "here"),
+        (ApiServices(queue=queue, files=files, settings=settings, executor=remote), None),
+        (ApiServices(queue=queue, files=files, settings=settings), None),
+    ):
+        with TestClient(make_app(answering)) as bare:
+            answer = bare.get(f"{API}/workers").json()
+        assert answer["local"] == local
+        assert {w["id"] for w in answer["workers"]} == {"elsewhere", "here", "http://gpu1:7860"}
+    executor.close()
+    remote.close()

@@ -21,8 +21,9 @@ def make_workers_router(services: ApiServices) -> APIRouter:
     @router.get("")
     def list_workers() -> dict[str, Any]:
         """Every worker the queue has seen: state (idle, running, down, offline, stopped), paused,
-        loaded checkpoint, current task and the age of its last heartbeat."""
-        return {"workers": [w.to_json() for w in queue.workers.list()]}
+        loaded checkpoint, current task and the age of its last heartbeat; ``local``: the worker of
+        the process answering (a task running there has the WebUI's live preview), or null."""
+        return {"workers": [w.to_json() for w in queue.workers.list()], "local": _local_worker(services)}
 
     @router.post("/{worker_id}/pause")
     def pause_worker(
@@ -46,6 +47,15 @@ def make_workers_router(services: ApiServices) -> APIRouter:
         return {"forgotten": queue.workers.forget([worker_id])}
 
     return router
+
+
+def _local_worker(services: ApiServices) -> str | None:
+    """The worker whose tasks run in this process: none without an executor, and none for a
+    remote one (the standalone server's, whose tasks run in the WebUIs it drives)."""
+    executor = services.executor
+    if executor is None or executor.worker.kind == "remote":
+        return None
+    return executor.worker.id
 
 
 __all__ = ["make_workers_router"]

@@ -49,6 +49,7 @@ def free_port() -> int:
 class DemoServer:
     def __init__(self, root: Path, *extra: str) -> None:
         self.port = free_port()
+        self.root = root
         self.log = root / "demo.log"
         root.mkdir(parents=True, exist_ok=True)
         command = [
