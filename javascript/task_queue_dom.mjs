@@ -1,5 +1,6 @@
 // Task Scheduler: the DOM helpers every Task Queue module shares. Properties and text only:
-// nothing given to them is ever parsed as markup.
+// nothing given to them is ever parsed as markup. No side effects on import (the WebUI loads every
+// javascript/*.mjs as a module of its own, besides the imports).
 
 function h(tag, props, ...children) {
     const el = document.createElement(tag);
@@ -29,9 +30,14 @@ function clear(el) {
     return el;
 }
 
+/** A `tsq-btn` button (the tab's WebUI-themed look); `extra` may replace its class. */
+function button(label, onclick, extra) {
+    return h("button", {type: "button", class: "tsq-btn", text: label, onclick, ...(extra || {})});
+}
+
 function preview(text, length) {
     text = String(text || "").replace(/\s+/g, " ").trim();
     return text.length > length ? text.slice(0, length - 1) + "…" : text;
 }
 
-export {append, clear, h, preview};
+export {append, button, clear, h, preview};

@@ -1,18 +1,15 @@
-// Task Scheduler: the Jobs view (sweeps, whole-job actions, keep / discard, follow-ups).
+// Task Scheduler: the Task Queue tab's "Jobs" section (sweeps, whole-job actions, keep /
+// discard, follow-ups) and the "Queue as sweep" dialog.
 //
-// One vanilla ES module, no build step, talking only to /task-scheduler/v1/jobs with fetch.
-// The Task Queue tab imports it (`import {mountJobs, openSweepDialog} from "./task_queue_jobs.mjs"`)
-// and gives it an element; pages that cannot import (the Queue button's classic script) find the
-// same functions on `window.taskSchedulerJobs`. An element with id "task-scheduler-jobs" present
-// when the module loads is mounted by itself.
-//
-// Updates come from the queue's revision long-poll (/wait), never from a busy timer. Every piece
-// of user text (job names, prompts, infotexts) goes into the page with textContent only.
+// The tab mounts it with its own API client (task_queue_api.mjs), so a page has one:
+// `mountJobs(host, {api})`. It opens no long-poll of its own: the tab calls `refresh()` when the
+// queue's revision changes (its one /wait), as it does for the Saved section. The Queue button's
+// classic script reaches `openSweepDialog` through `window.taskSchedulerJobs`, which the tab
+// publishes with the same client. Its look is in style.css (.tsj-*). Every piece of user text
+// (job names, prompts, infotexts) goes into the page with textContent only.
 
-import {clear, h} from "./task_queue_dom.mjs";
+import {button, clear, h} from "./task_queue_dom.mjs";
 
-const DEFAULT_API = "/task-scheduler/v1";
-const WAIT_TIMEOUT_S = 25;
 const JOBS_PAGE = 20;
 const AXIS_TYPES = [
     ["prompt", "Prompts (one per line)"],
@@ -30,92 +27,25 @@ const AXIS_TYPES = [
     ["param", "Other parameter"],
 ];
 const NAMED_AXES = new Set(["lora", "param"]);
-const STYLE_ID = "task-scheduler-jobs-style";
-const STYLE = `
-.tsj-root{display:flex;flex-direction:column;gap:.6em}
-.tsj-bar{display:flex;flex-wrap:wrap;gap:.4em;align-items:center}
-.tsj-btn{padding:.2em .7em;border:1px solid var(--border-color-primary,#888);border-radius:4px;
-  background:var(--button-secondary-background-fill,transparent);color:inherit;cursor:pointer}
-.tsj-btn:disabled{opacity:.5;cursor:default}
-a.tsj-btn{text-decoration:none}
-.tsj-btn.tsj-danger{border-color:#c44}
-.tsj-error{color:#d33}
-.tsj-fu-steps{width:5em}
-.tsj-job{display:grid;grid-template-columns:1fr auto;gap:.3em;padding:.5em;
-  border:1px solid var(--border-color-primary,#8884);border-radius:6px}
-.tsj-job.tsj-open{outline:2px solid var(--color-accent,#f97316)}
-.tsj-name{font-weight:600;cursor:pointer}
-.tsj-meta{opacity:.75;font-size:.9em}
-.tsj-progress{height:6px;background:#8883;border-radius:3px;overflow:hidden;grid-column:1/3}
-.tsj-progress>div{height:100%;background:var(--color-accent,#f97316)}
-.tsj-badge{font-size:.8em;padding:0 .4em;border-radius:3px;border:1px solid currentColor;margin-left:.4em}
-.tsj-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:.5em}
-.tsj-cell{position:relative;border:2px solid transparent;border-radius:6px;padding:2px}
-.tsj-cell img{width:100%;display:block;border-radius:4px}
-.tsj-cell.tsj-kept{border-color:#2a2}
-.tsj-cell.tsj-discarded img{opacity:.3}
-.tsj-cell.tsj-discarded{border-color:#c44}
-.tsj-cell .tsj-bar{justify-content:space-between;margin-top:2px}
-.tsj-panel{border:1px solid var(--border-color-primary,#8884);border-radius:6px;padding:.6em;
-  display:flex;flex-direction:column;gap:.4em}
-.tsj-row{display:flex;gap:.4em;align-items:center;flex-wrap:wrap}
-.tsj-row input,.tsj-row select,.tsj-row textarea{background:var(--input-background-fill,transparent);
-  color:inherit;border:1px solid var(--border-color-primary,#888);border-radius:4px;padding:.2em .4em}
-.tsj-dialog{position:fixed;inset:0;background:#0008;display:flex;align-items:center;justify-content:center;z-index:1000}
-.tsj-dialog>div{background:var(--background-fill-primary,#fff);color:var(--body-text-color,#000);
-  max-width:760px;width:95vw;max-height:90vh;overflow:auto;border-radius:8px;padding:1em}
-`;
 
-// -- DOM helpers: properties and text only, never markup ----------------------------------------
+// -- helpers ------------------------------------------------------------------------------------
 
 function btn(label, onclick, extra) {
-    const el = h("button", {type: "button", class: "tsj-btn", text: label, onclick, ...(extra || {})});
-    el.classList.add("tsq-btn");  // inside the Task Queue tab: the tab's own (WebUI-themed) buttons
+    // the tab's own (WebUI-themed) tsq-btn, plus the section's tsj-btn
+    const el = button(label, onclick, {...(extra || {}), class: (extra && extra.class) || "tsj-btn"});
+    el.classList.add("tsq-btn");
     return el;
 }
 
-function ensureStyle() {
-    if (document.getElementById(STYLE_ID)) return;
-    document.head.appendChild(h("style", {id: STYLE_ID, text: STYLE}));
-}
-
-class ApiError extends Error {
-    constructor(status, detail) {
-        super(describeDetail(status, detail));
-        this.status = status;
-        this.detail = detail;
-    }
-}
-
-function describeDetail(status, detail) {
+/** An API error as this section words it: the first problem, with its full location. */
+function describe(err) {
+    const detail = err && err.detail;
     if (Array.isArray(detail) && detail.length && detail[0].msg) {
         const where = (detail[0].loc || []).filter((p) => p !== "body").join(".");
         return (where ? where + ": " : "") + detail[0].msg;
     }
-    return typeof detail === "string" ? detail : "HTTP " + status;
-}
-
-function makeApi(base) {
-    base = (base || DEFAULT_API).replace(/\/$/, "");
-    async function api(path, init) {
-        init = init || {};
-        const headers = {Accept: "application/json"};
-        if (init.body !== undefined) headers["Content-Type"] = "application/json";
-        const response = await fetch(base + path, {
-            method: init.method || "GET",
-            headers,
-            body: init.body === undefined ? undefined : JSON.stringify(init.body),
-            credentials: "same-origin",
-            cache: "no-store",
-            signal: init.signal,
-        });
-        const type = response.headers.get("content-type") || "";
-        const data = type.includes("json") ? await response.json().catch(() => null) : null;
-        if (!response.ok) throw new ApiError(response.status, data && data.detail);
-        return data;
-    }
-    api.base = base;
-    return api;
+    if (typeof detail === "string") return detail;
+    return err && err.status ? "HTTP " + err.status : (err && err.message) || String(err);
 }
 
 const STATUS_TEXT = {
@@ -186,13 +116,13 @@ function axisRow(onChange, initial) {
 /**
  * A modal form: base, axes, mode, a live count (dry run), and "Queue N tasks".
  *
- * options: {apiBase, fromTask, prompt, name, getBase: () => body-part, submit: async (spec) => job,
- *           onQueued: (job) => void}. Without `submit`, POST /jobs with the base and the axes.
+ * options: {api (the page's client), fromTask, prompt, name, getBase: () => body-part,
+ *           submit: async (spec) => job, onQueued: (job) => void}. Without `submit`, POST /jobs
+ *           with the base and the axes.
  */
 function openSweepDialog(options) {
     options = options || {};
-    ensureStyle();
-    const api = makeApi(options.apiBase);
+    const api = options.api;
     let timer = null;
     let seq = 0;
     const rows = h("div", {class: "tsj-axes"});
@@ -257,7 +187,7 @@ function openSweepDialog(options) {
             for (const item of data.preview) preview.appendChild(h("li", {text: item.name}));
         } catch (err) {
             if (mine !== seq) return;
-            error.textContent = err.message;
+            error.textContent = describe(err);
             count.textContent = "";
             clear(preview);
         }
@@ -271,7 +201,7 @@ function openSweepDialog(options) {
             close();
             if (options.onQueued) options.onQueued(job);
         } catch (err) {
-            error.textContent = err.message;
+            error.textContent = describe(err);
             go.disabled = false;
         }
     }
@@ -286,11 +216,8 @@ function openSweepDialog(options) {
 // -- the jobs view ----------------------------------------------------------------------------------
 
 function mountJobs(root, options) {
-    options = options || {};
-    ensureStyle();
-    const api = makeApi(options.apiBase || (root.dataset && root.dataset.apiBase));
-    const state = {jobs: [], total: 0, offset: 0, open: null, images: [], selected: new Set(), error: "",
-        revision: null, stopped: false};
+    const api = options.api;
+    const state = {jobs: [], total: 0, offset: 0, open: null, images: [], selected: new Set(), error: ""};
     const ui = {
         error: h("div", {class: "tsj-error", role: "alert"}),
         list: h("div", {class: "tsj-list"}),
@@ -302,11 +229,10 @@ function mountJobs(root, options) {
     root.append(
         h("div", {class: "tsj-bar"},
             h("strong", {text: "Jobs"}),
-            btn("New sweep…", () => openSweepDialog({apiBase: api.base, onQueued: (job) => { state.open = job.id; refresh(); }}),
+            btn("New sweep…", () => openSweepDialog({api, onQueued: (job) => { state.open = job.id; refresh(); }}),
                 {class: "tsj-btn tsj-new-sweep"}),
             btn("Refresh", () => refresh())),
         ui.error, ui.list, ui.pager, ui.detail);
-    let waitAbort = null;
 
     async function act(promise) {
         try {
@@ -314,7 +240,7 @@ function mountJobs(root, options) {
             state.error = "";
             return result;
         } catch (err) {
-            state.error = err.message || String(err);
+            state.error = describe(err);
             return undefined;
         } finally {
             await refresh();
@@ -339,7 +265,7 @@ function mountJobs(root, options) {
                 state.open = null;
                 state.openJob = null;
             } else {
-                state.error = err.message;
+                state.error = describe(err);
             }
         }
         render();
@@ -492,7 +418,7 @@ function mountJobs(root, options) {
                         const data = await api(path, {method: "POST", body: {...body(), dry_run: true}});
                         note.textContent = data.count + " tasks";
                     } catch (err) {
-                        note.textContent = err.message;
+                        note.textContent = describe(err);
                     }
                 }, {class: "tsj-btn tsj-fu-dry"}),
                 btn("Queue follow-up job", async () => {
@@ -506,45 +432,13 @@ function mountJobs(root, options) {
                 note));
     }
 
-    async function watch() {
-        while (!state.stopped) {
-            try {
-                if (state.revision === null) {
-                    const queue = await api("/queue?limit=1");
-                    state.revision = queue.revision;
-                }
-                waitAbort = new AbortController();
-                const data = await api("/wait?revision=" + state.revision + "&timeout=" + WAIT_TIMEOUT_S, {signal: waitAbort.signal});
-                if (data.changed) {
-                    state.revision = data.revision;
-                    await refresh();
-                }
-            } catch (err) {
-                if (state.stopped) return;
-                await new Promise((resolve) => setTimeout(resolve, 3000));
-            }
-        }
-    }
-
     refresh();
-    watch();
     return {
         refresh,
         open: (jobId) => { state.open = jobId; return refresh(); },
-        destroy: () => { state.stopped = true; if (waitAbort) waitAbort.abort(); clear(root); },
+        destroy: () => clear(root),
         state,
     };
-}
-
-const api = {mountJobs, openSweepDialog, mount: mountJobs};
-if (typeof window !== "undefined") {
-    window.taskSchedulerJobs = api;
-    const auto = () => {
-        const el = document.getElementById("task-scheduler-jobs");
-        if (el && !el.dataset.ready) mountJobs(el);
-    };
-    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", auto);
-    else auto();
 }
 
 export {mountJobs, openSweepDialog};

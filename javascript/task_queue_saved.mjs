@@ -6,7 +6,7 @@
 // pastes a saved task into txt2img / img2img. The tab calls `refresh()` when the queue changes.
 // Names and prompts go into the page with textContent only.
 
-import {clear, h, preview} from "./task_queue_dom.mjs";
+import {button as btn, clear, h, preview} from "./task_queue_dom.mjs";
 
 const EDIT_FIELDS = [
     // [param, label, kind]
@@ -18,10 +18,6 @@ const EDIT_FIELDS = [
     ["height", "Height", "int"],
     ["seed", "Seed", "int"],
 ];
-
-function btn(label, onclick, extra) {
-    return h("button", {type: "button", class: "tsq-btn", text: label, onclick, ...(extra || {})});
-}
 
 function mountSaved(root, options) {
     const api = options.api;

@@ -25,8 +25,13 @@ def runnable_clause(
     sql = "" if held_too else _NOT_HELD
     args: list[Any] = []
     if skip:
-        sql += f" AND (checkpoint_key IS NULL OR checkpoint_key NOT IN ({', '.join('?' for _ in skip)}))"
+        mine = "" if worker_id is None else " OR worker_pin = ?"  # pinned here: nobody else may take it
+        sql += (
+            f" AND (checkpoint_key IS NULL OR checkpoint_key NOT IN ({', '.join('?' for _ in skip)}){mine})"
+        )
         args.extend(skip)
+        if worker_id is not None:
+            args.append(worker_id)
     if worker_id is None:
         sql += " AND worker_pin IS NULL"
     else:

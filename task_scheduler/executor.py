@@ -23,6 +23,7 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,7 +118,7 @@ class Executor:
             if self._thread is not None and self._thread.is_alive():
                 return
             predecessor = after if after is not None and after is not self and after.alive else None
-            self.worker = self.queue.workers.register(self.worker, checkpoint=self._checkpoint())
+            self.register()
             if predecessor is None:
                 self._recover_once()
             else:
@@ -137,6 +138,16 @@ class Executor:
                     target=self._heartbeat_loop, name="task-scheduler-heartbeat", daemon=True
                 )
                 self._heart.start()
+
+    def register(self) -> None:
+        """Write this worker's row: who it is, what it has loaded and which models it has.
+
+        :meth:`start` does it; an owner of several workers registers them all first, so that
+        none claims a task for a model only another has before that other is known.
+        """
+        self.worker = self.queue.workers.register(
+            self.worker, checkpoint=self._checkpoint(), available=self._available()
+        )
 
     def _recover_once(self) -> None:
         if self._recovered:
@@ -291,11 +302,7 @@ class Executor:
                 prefer = self.runner.current_checkpoint()
             except Exception:
                 log.exception("runner could not tell its current checkpoint")
-        skip: Any = ()
-        elsewhere = getattr(self.runner, "checkpoints_elsewhere", None)
-        if elsewhere is not None:
-            skip = elsewhere()
-        task = self.queue.claim_next(worker=self.worker, prefer_checkpoint=prefer, skip_checkpoints=skip)
+        task = self.queue.claim_next(worker=self.worker, prefer_checkpoint=prefer)
         if task is None:
             return False
         self._current = task.id
@@ -408,8 +415,8 @@ class Executor:
             elapsed = time.monotonic() - started
             eta = elapsed / update.fraction - elapsed
         now = time.monotonic()
-        if not 0 < update.fraction < 1 or now - self._progress_written < _PROGRESS_EVERY_S:
-            return  # "started" and "finished" say nothing the task's status does not
+        if update.fraction >= 1 or now - self._progress_written < _PROGRESS_EVERY_S:
+            return  # "finished" says nothing the task's status will not say at once
         self._progress_written = now
         extra: dict[str, Any] = dict(update.extra)
         try:
@@ -427,17 +434,27 @@ class Executor:
         except Exception:
             return None
 
-    def worker_state(self) -> str:
-        """What the worker row says it does: ``running`` a task, ``idle``, or ``down`` (a remote
-        WebUI that does not answer)."""
-        return "running" if self._current is not None else "idle"
+    def _available(self) -> Collection[str] | None:
+        """The checkpoints the runner has, when it says (another worker takes tasks for others)."""
+        available = getattr(self.runner, "available_checkpoints", None)
+        try:
+            return available() if available is not None else None
+        except Exception:
+            log.exception("runner could not tell which checkpoints it has")
+            return None
+
+    def down(self) -> bool:
+        """Whether the worker cannot run anything now (a remote WebUI that does not answer)."""
+        return False
 
     def beat(self) -> None:
         """One heartbeat: renew the lease, notice a lost claim, put back tasks of dead workers."""
         current = self._current
         held = self.queue.workers.heartbeat(
-            self.worker, state=self.worker_state(), checkpoint=self._checkpoint(), current_task=current
+            self.worker, checkpoint=self._checkpoint(), down=self.down(), available=self._available()
         )
+        if not current:
+            self._wake.set()  # idle: look again (a worker whose model kept a task from us may be gone)
         if current is not None and current not in held and current == self._current:
             log.error(
                 "task %s: this worker's claim lapsed and the task was taken back; stopping its run", current

@@ -153,6 +153,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             paused          INTEGER NOT NULL DEFAULT 0,
             checkpoint      TEXT,
             checkpoint_key  TEXT,
+            checkpoints     TEXT,
             current_task    TEXT,
             info            TEXT NOT NULL DEFAULT '{}',
             lease_s         REAL NOT NULL,

@@ -6,12 +6,15 @@ runner that calls a WebUI's HTTP API, and :class:`InMemoryRunner` for tests and 
 
 from __future__ import annotations
 
+import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from .task import Task, TaskResult
+from .errors import InvalidTaskData
+from .task import Task, TaskResult, checkpoint_key
 
 
 @dataclass
@@ -53,10 +56,27 @@ class Runner(Protocol):
 
     # Optional: stop_after_current() -> None: end the run after the image in progress, keeping
     #   what it made (the WebUI's "stop generating"); without it a "pause now" lets the task end.
-    # Optional, for one of several runners sharing a queue (the standalone server's backends):
-    #   checkpoints_elsewhere() -> Collection[str]: checkpoints this runner lacks but another has;
-    #       the executor leaves tasks using them to that runner.
+    # Optional, for one of several workers sharing a queue (the standalone server's backends):
+    #   available_checkpoints() -> Collection[str] | None: the checkpoints it has (None: not known);
+    #       published in the worker's row, so tasks for models only other workers have go to them.
     # A runner that loses its WebUI raises errors.RunnerUnavailable: the task is requeued, not failed.
+
+
+@dataclass
+class Simulated:
+    """A WebUI's run in miniature, for an :class:`InMemoryRunner` without a behaviour.
+
+    A task makes ``n_iter`` × ``batch_size`` images of ``steps`` steps, ``step_s`` seconds a step,
+    with the seeds ``seed``, ``seed + 1``, ... (a random first one for -1): each a small PNG in
+    ``images_dir`` whose infotext names its seed and checkpoint, as the WebUI writes it. Progress
+    is reported after every step and what the run made after every iteration (as the WebUI runner
+    does); ``interrupt()`` stops at the next step keeping the images made, ``stop_after_current()``
+    after the iteration in progress. So executor tests and benchmarks see a WebUI's results,
+    timing and stops without one.
+    """
+
+    images_dir: Path
+    step_s: float = 0.0
 
 
 class InMemoryRunner:
@@ -65,11 +85,21 @@ class InMemoryRunner:
     ``behaviour(task)`` may return a :class:`RunResult`, raise, or block (e.g. on an event) so
     tests can hold a task in the running state; interrupt() sets :attr:`interrupted`,
     stop_after_current() :attr:`stopping`. While it runs, :attr:`report` is the run's progress
-    callback, for a behaviour that reports as it goes.
+    callback, for a behaviour that reports as it goes. Without a behaviour a task returns its
+    prompt as its only infotext, or, with ``simulate``, what a WebUI would make (:class:`Simulated`).
+    With ``checkpoints`` (the names it has), a task naming another one fails, as in a WebUI.
     """
 
-    def __init__(self, behaviour: Callable[[Task], RunResult | None] | None = None) -> None:
+    def __init__(
+        self,
+        behaviour: Callable[[Task], RunResult | None] | None = None,
+        *,
+        simulate: Simulated | None = None,
+        checkpoints: Collection[str] | None = None,
+    ) -> None:
         self.behaviour = behaviour
+        self.simulate = simulate
+        self.checkpoints = list(checkpoints) if checkpoints is not None else None
         self.ran: list[str] = []
         self.loaded_checkpoint: str | None = None
         self.checkpoint_loads: list[str] = []
@@ -82,17 +112,33 @@ class InMemoryRunner:
         self.stopping.clear()
         self.report = progress
         if task.checkpoint and task.checkpoint != self.loaded_checkpoint:
+            self._check_checkpoint(task.checkpoint)
             self.loaded_checkpoint = task.checkpoint
             self.checkpoint_loads.append(task.checkpoint)
         self.ran.append(task.id)
         progress(ProgressUpdate(0.0, "started"))
-        outcome = self.behaviour(task) if self.behaviour else None
+        if self.behaviour is not None:
+            outcome = self.behaviour(task)
+        elif self.simulate is not None:
+            outcome = _simulated_run(task, self.simulate, progress, self.interrupted, self.stopping)
+        else:
+            outcome = None
         progress(ProgressUpdate(1.0, "finished"))
         if outcome is None:
             outcome = RunResult(TaskResult(images=[], infotexts=[task.prompt]))
         if self.interrupted.is_set() or self.stopping.is_set():  # as the WebUI counts "stop generating"
             outcome.interrupted = True
         return outcome
+
+    def _check_checkpoint(self, name: str) -> None:
+        if self.checkpoints is None:
+            return
+        key = checkpoint_key(name)
+        spellings = {checkpoint_key(have) for have in self.checkpoints}
+        spellings |= {spelled.rsplit(".", 1)[0] for spelled in spellings if spelled}  # the stem, too
+        if key not in spellings:
+            have = ", ".join(self.checkpoints) or "none"
+            raise InvalidTaskData("checkpoint", f"{name!r} is not available (available: {have})")
 
     def interrupt(self) -> None:
         self.interrupted.set()
@@ -102,3 +148,64 @@ class InMemoryRunner:
 
     def current_checkpoint(self) -> str | None:
         return self.loaded_checkpoint
+
+    def available_checkpoints(self) -> list[str] | None:
+        """The names given as ``checkpoints`` (None: it runs any)."""
+        return list(self.checkpoints) if self.checkpoints is not None else None
+
+
+def _whole(params: dict[str, Any], name: str, default: int) -> int:
+    value = params.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
+
+
+def _simulated_run(
+    task: Task,
+    simulate: Simulated,
+    progress: ProgressCallback,
+    interrupted: threading.Event,
+    stopping: threading.Event,
+) -> RunResult:
+    """:class:`Simulated`'s run of ``task``."""
+    from PIL import Image, PngImagePlugin
+
+    params = task.params
+    steps, n_iter, batch = (
+        _whole(params, "steps", 20),
+        _whole(params, "n_iter", 1),
+        _whole(params, "batch_size", 1),
+    )
+    seed = params.get("seed")
+    first = (
+        seed
+        if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0
+        else random.randrange(2**32)
+    )
+    size = (_whole(params, "width", 8), _whole(params, "height", 8))
+    made = TaskResult()
+    for iteration in range(n_iter):
+        for step in range(steps):
+            if interrupted.is_set() or (simulate.step_s and interrupted.wait(simulate.step_s)):
+                return RunResult(made)
+            done = iteration * steps + step + 1
+            progress(ProgressUpdate(done / (n_iter * steps), f"step {step + 1}/{steps}"))
+        simulate.images_dir.mkdir(parents=True, exist_ok=True)
+        for index in range(iteration * batch, (iteration + 1) * batch):
+            image_seed = first + index
+            infotext = (
+                f"{task.prompt}\nSteps: {steps}, Seed: {image_seed}, Size: {size[0]}x{size[1]}, "
+                f"Model: {task.checkpoint or 'simulated'}"
+            )
+            info = PngImagePlugin.PngInfo()
+            info.add_text("parameters", infotext)
+            path = simulate.images_dir / f"{task.id}-{index:05d}-{image_seed}.png"
+            Image.new("RGB", size, (image_seed % 256, index % 256, 0)).save(path, pnginfo=info)
+            made.images.append(str(path))
+            made.infotexts.append(infotext)
+            made.seeds.append(image_seed)
+        progress(
+            ProgressUpdate(0.0, made=TaskResult(list(made.images), list(made.infotexts), list(made.seeds)))
+        )
+        if stopping.is_set():
+            break
+    return RunResult(made)

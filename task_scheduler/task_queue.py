@@ -291,21 +291,23 @@ class TaskQueue:
     ) -> Task | None:
         """Atomically pick the next runnable task and mark it running under ``worker``'s lease.
 
-        Checkpoint-aware order (:func:`claiming.pick`) with ``prefer_checkpoint``; tasks whose
-        checkpoint is in ``skip_checkpoints`` are left for another worker (one of several
-        backends that has that model), and so are tasks for a model another idle worker has
-        loaded. Pending tasks of a held job (see :mod:`.jobs`), and tasks pinned to another
-        worker, are passed over. Returns None when nothing may run (empty, or paused).
+        Checkpoint-aware order (:func:`claiming.pick`) with ``prefer_checkpoint``. Tasks whose
+        checkpoint is in ``skip_checkpoints`` or only other workers have
+        (:meth:`Workers.only_elsewhere`) are left to them, and so are tasks for a model another
+        idle worker has loaded. Pending tasks of a held job (see :mod:`.jobs`), and tasks pinned
+        to another worker, are passed over. Returns None when nothing may run (empty, or paused).
         """
         prefer = checkpoint_key(prefer_checkpoint)
         skip = {key for key in map(checkpoint_key, skip_checkpoints) if key}
         worker_id = worker.id if worker is not None else None
-        if prefer in skip:  # only other workers have it: never run here, preferred or not
-            prefer = None
         with self.store.write() as conn:
             if worker_id is not None:
                 if self.workers.is_paused(conn, worker_id):
                     return None
+                skip |= self.workers.only_elsewhere(conn, worker_id)
+            if prefer in skip:  # only other workers have it: never run here, preferred or not
+                prefer = None
+            if worker_id is not None:
                 # an idle worker with that model loaded takes those tasks; never this one's own model
                 skip |= self.workers.idle_checkpoints_elsewhere(conn, worker_id) - {prefer}
             ordered_skip = sorted(skip)

@@ -18,7 +18,7 @@ import json
 import os
 import socket
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -119,7 +119,13 @@ class Workers:
 
     # -- a worker's own life -----------------------------------------------------------------
 
-    def register(self, identity: WorkerIdentity, *, checkpoint: str | None = None) -> WorkerIdentity:
+    def register(
+        self,
+        identity: WorkerIdentity,
+        *,
+        checkpoint: str | None = None,
+        available: Collection[str] | None = None,
+    ) -> WorkerIdentity:
         """Write the worker's row (taking over its own earlier one) and return who it is.
 
         A row of the same id whose process is alive and is not this one belongs to another
@@ -135,11 +141,12 @@ class Workers:
                 chosen = replace(identity, id=f"{identity.id}#{number}", name=f"{identity.name} #{number}")
             conn.execute(
                 "INSERT INTO worker (id, name, kind, host, pid, state, paused, checkpoint, checkpoint_key, "
-                "current_task, info, lease_s, started_at, heartbeat_at, stopped_at) "
-                "VALUES (?, ?, ?, ?, ?, 'idle', 0, ?, ?, NULL, ?, ?, ?, ?, NULL) "
+                "checkpoints, current_task, info, lease_s, started_at, heartbeat_at, stopped_at) "
+                "VALUES (?, ?, ?, ?, ?, 'idle', 0, ?, ?, ?, NULL, ?, ?, ?, ?, NULL) "
                 "ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, "
                 "host = excluded.host, pid = excluded.pid, state = 'idle', checkpoint = excluded.checkpoint, "
-                "checkpoint_key = excluded.checkpoint_key, current_task = NULL, info = excluded.info, "
+                "checkpoint_key = excluded.checkpoint_key, checkpoints = excluded.checkpoints, "
+                "current_task = NULL, info = excluded.info, "
                 "lease_s = excluded.lease_s, started_at = excluded.started_at, "
                 "heartbeat_at = excluded.heartbeat_at, stopped_at = NULL",
                 (
@@ -150,6 +157,7 @@ class Workers:
                     chosen.pid,
                     checkpoint,
                     _key(checkpoint),
+                    _keys_json(available),
                     json.dumps(chosen.info, ensure_ascii=False),
                     chosen.lease_s,
                     now,
@@ -168,19 +176,30 @@ class Workers:
         return bool(row["pid"]) and self._pid_alive(row["pid"])
 
     def heartbeat(
-        self, identity: WorkerIdentity, *, state: str, checkpoint: str | None, current_task: str | None
+        self,
+        identity: WorkerIdentity,
+        *,
+        checkpoint: str | None,
+        down: bool = False,
+        available: Collection[str] | None = None,
     ) -> list[str]:
         """Say the worker is alive and renew the leases of its tasks; the ids still held.
 
-        A quiet write: it wakes nobody. A task the worker believes it runs but that is missing
-        from the answer was taken from it (its lease lapsed and another worker requeued it).
+        A quiet write: it wakes nobody. Whether the worker runs a task is the claim's and the
+        outcome's to write (in their transactions), never a heartbeat's, which could be late;
+        ``down``: a remote WebUI that does not answer; ``available``: the checkpoints it has (None:
+        not known, it may run any). A task the worker believes it runs but
+        that is missing from the answer was taken from it (its lease lapsed and another worker
+        requeued it).
         """
         now = self.store.clock()
         with self.store.write(quiet=True) as conn:
             conn.execute(
-                "UPDATE worker SET heartbeat_at = ?, state = ?, checkpoint = ?, checkpoint_key = ?, "
-                "current_task = ?, stopped_at = NULL WHERE id = ?",
-                (now, state, checkpoint, _key(checkpoint), current_task, identity.id),
+                "UPDATE worker SET heartbeat_at = ?, checkpoint = ?, checkpoint_key = ?, checkpoints = ?, "
+                "stopped_at = NULL, "
+                "state = CASE WHEN ? THEN 'down' WHEN current_task IS NULL THEN 'idle' ELSE 'running' END "
+                "WHERE id = ?",
+                (now, checkpoint, _key(checkpoint), _keys_json(available), int(down), identity.id),
             )
             conn.execute(
                 "UPDATE task SET lease_expires_at = ? WHERE worker_id = ? AND status = 'running'",
@@ -255,6 +274,28 @@ class Workers:
         ).fetchall()
         return {r[0] for r in rows}
 
+    def only_elsewhere(self, conn: Any, worker_id: str) -> set[str]:
+        """Checkpoints other workers have and this one lacks: their tasks are left to them.
+
+        Counted: every worker whose process lives (a remote WebUI that is down for a moment still
+        counts, so its tasks wait for it rather than fail elsewhere). A worker that did not say
+        what it has (None) lacks nothing; a task whose model nobody has runs anywhere, and fails
+        there with a message naming the models there are.
+        """
+        mine = conn.execute("SELECT checkpoints FROM worker WHERE id = ?", (worker_id,)).fetchone()
+        have = _keys_from(mine[0]) if mine else None
+        if have is None:
+            return set()
+        now = self.store.clock()
+        others: set[str] = set()
+        for (listed,) in conn.execute(
+            "SELECT checkpoints FROM worker WHERE id != ? AND stopped_at IS NULL AND checkpoints IS NOT NULL "
+            "AND heartbeat_at >= ? - lease_s",
+            (worker_id, now),
+        ):
+            others |= _keys_from(listed) or set()
+        return others - have
+
     def set_paused(self, worker_id: str, paused: bool) -> WorkerView:
         with self.store.write() as conn:
             cursor = conn.execute("UPDATE worker SET paused = ? WHERE id = ?", (int(paused), worker_id))
@@ -303,6 +344,20 @@ def _view(row: Any, now: float) -> WorkerView:
         heartbeat_age_s=age,
         stopped_at=row["stopped_at"],
     )
+
+
+def _keys_json(available: Collection[str] | None) -> str | None:
+    if available is None:
+        return None
+    return json.dumps(sorted({key for key in map(_key, available) if key}))
+
+
+def _keys_from(text: str | None) -> set[str] | None:
+    try:
+        keys = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return {k for k in keys if isinstance(k, str)} if isinstance(keys, list) else None
 
 
 def _pid_alive(pid: int) -> bool:

@@ -1,7 +1,8 @@
 """Shared fixtures: a real SQLite store in a temporary folder, the queue over it, an executor.
 
 The WebUI test double's fixtures (``webui``, ``forge_webui``, ``a1111_webui``) come from
-``tests/webui_double/fixtures.py``.
+``tests/webui_double/fixtures.py``, the standalone server's (``fakes``, ``start_server``) from
+``tests/standalone_fixtures.py``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from task_scheduler.task_queue import TaskQueue
 
 try:  # the double is optional for core-only runs
     from webui_double.fixtures import a1111_webui, forge_webui, neo_webui, webui  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass
+try:  # the standalone server's need fastapi and httpx
+    from standalone_fixtures import fakes, start_server  # noqa: F401
 except ImportError:  # pragma: no cover
     pass
 

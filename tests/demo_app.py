@@ -379,14 +379,18 @@ HEAD = """
   window.onUiUpdate = window.onUiUpdate || function () {};
   window.opts = window.opts || {};
 </script>
-<link rel="stylesheet" href="/demo-assets/style.css">
 <script src="/demo-assets/javascript/task_scheduler.js"></script>
 <script type="module" src="/demo-assets/javascript/task_queue.mjs"></script>
+"""
+# the WebUI puts the stylesheets at the end of the body (css_html), after every gradio stylesheet in
+# the head, even the ones gradio adds later: a rule of style.css wins over gradio's of the same weight
+BODY_END = """
+<link rel="stylesheet" href="/demo-assets/style.css">
 """
 
 
 def _inject_page_assets(gr: Any) -> None:
-    """Put the page scripts and the stylesheet into gradio's page, as the WebUI does."""
+    """Put the page scripts (head) and the stylesheet (end of body) into gradio's page, as the WebUI does."""
     templates = gr.routes.templates
     original = getattr(templates, "_demo_original", None) or templates.TemplateResponse
     templates._demo_original = original
@@ -394,6 +398,7 @@ def _inject_page_assets(gr: Any) -> None:
     def template_response(*args: Any, **kwargs: Any) -> Any:
         response = original(*args, **kwargs)
         response.body = response.body.replace(b"</head>", HEAD.encode() + b"</head>")
+        response.body = response.body.replace(b"</body>", BODY_END.encode() + b"</body>")
         response.init_headers()
         return response
 

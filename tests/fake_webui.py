@@ -77,6 +77,9 @@ class FakeWebUI:
         self.unhealthy = False
         #: seconds each generation takes (for overhead measurements)
         self.delay_s = 0.0
+        #: seconds between the end of the job and the answer: the WebUI's API ends the job
+        #: (``state.end()``: ``/progress`` says idle, progress 0) and only then encodes the images
+        self.encode_s = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -146,6 +149,12 @@ class FakeWebUI:
         self._release.set()
 
     def generate(self, kind: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        answer = self._job(kind, body)
+        if answer is not None and self.encode_s:
+            self._dead.wait(self.encode_s)  # the job has ended; the images are being encoded
+        return None if self._dead.is_set() else answer
+
+    def _job(self, kind: str, body: dict[str, Any]) -> dict[str, Any] | None:
         self.interrupted.clear()
         self.busy.set()
         try:
@@ -320,7 +329,12 @@ class _Handler(BaseHTTPRequestHandler):
         if route == ("GET", "/sdapi/v1/progress"):
             steps = webui.steps if webui.busy.is_set() else 0
             fraction = webui.step / steps if steps else 0.0
-            state = {"job": "txt2img" if steps else "", "sampling_step": webui.step, "sampling_steps": steps}
+            state = {
+                "job": "txt2img" if steps else "",
+                "job_count": 1 if steps else 0,
+                "sampling_step": webui.step,
+                "sampling_steps": steps,
+            }
             return self._send(
                 200,
                 {

@@ -95,6 +95,26 @@ def test_reload_disposes_the_old_executor_and_starts_a_new_one(ext_env):
     assert wait_until(lambda: new.queue.get(task.id).status is TaskStatus.DONE)
 
 
+def test_each_image_of_a_queued_task_has_its_own_infotext_and_seed(ext_env):
+    """With the extension's image-saved hook (a grid saved last, listed first by the WebUI),
+    image i's infotext and seed are image i's: the infotext route and job images read them so."""
+    from task_scheduler.http_api.infotext import task_infotext
+    from task_scheduler.webui import extension
+
+    start(ext_env)
+    ext = extension.state()
+    params = {"prompt": "pairs", "seed": 50, "n_iter": 3, "steps": 2, "width": 64, "height": 64}
+    task = ext.queue.enqueue(NewTask(kind="txt2img", params=params))
+    assert wait_until(lambda: ext.queue.get(task.id).status is TaskStatus.DONE)
+    done = ext.queue.get(task.id)
+    made = [path for path in done.result.images if not Path(path).parent.name.endswith("-grids")]
+    assert len(made) == 3 and done.result.seeds == [50, 51, 52]
+    for index, path in enumerate(made):
+        seed = done.result.seeds[index]
+        assert Path(path).name.endswith(f"-{seed}.png")  # the WebUI names samples by their seed
+        assert f"Seed: {seed}," in task_infotext(done, index)[0]
+
+
 def test_reload_while_a_task_runs_lets_it_finish_first(ext_env):
     from task_scheduler.webui import extension
 
@@ -114,7 +134,7 @@ def test_a_reload_during_a_task_longer_than_the_close_timeout_never_runs_it_twic
     from task_scheduler.webui import extension
 
     monkeypatch.setattr(extension, "CLOSE_TIMEOUT_S", 0.01)
-    ext_env.set_step_delay(0.05)
+    ext_env.set_step_delay(0.3)  # 3 s: still running when even a slow reload is done
     start(ext_env)
     old = extension.state()
     task = old.queue.enqueue(NewTask(kind="txt2img", params={"prompt": "long", "steps": 10}))
@@ -123,7 +143,7 @@ def test_a_reload_during_a_task_longer_than_the_close_timeout_never_runs_it_twic
     new = extension.state()
     assert old.executor.alive  # the reload did not wait for it
     after = new.queue.enqueue(simple_task("after reload"))
-    assert wait_until(lambda: new.queue.get(after.id).status is TaskStatus.DONE, timeout=10)
+    assert wait_until(lambda: new.queue.get(after.id).status is TaskStatus.DONE, timeout=60)
     first = new.queue.get(task.id)
     assert (first.status, first.attempts, first.error) == (TaskStatus.DONE, 1, None)
     assert len(first.result.images) == 1 and Path(first.result.images[0]).is_file()

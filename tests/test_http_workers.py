@@ -95,3 +95,27 @@ def test_a_task_says_which_worker_ran_it(client, queue, runner):
     shown = client.get(f"{API}/tasks/{created['id']}").json()
     assert shown["status"] == TaskStatus.DONE.value and shown["worker"] == "here"
     executor.close()
+
+
+def test_a_task_pinned_here_runs_here_though_an_idle_worker_has_its_model(queue):
+    from task_scheduler.task import NewTask
+
+    here = register(queue, "here", "model-b.safetensors")
+    register(queue, "there", "model-a.safetensors")  # idle, with the task's model loaded
+    free = queue.enqueue(NewTask("txt2img", {"prompt": "any"}, checkpoint="model-a.safetensors"))
+    pinned = queue.enqueue(
+        NewTask("txt2img", {"prompt": "mine"}, checkpoint="model-a.safetensors", worker_pin="here")
+    )
+    claimed = queue.claim_next(worker=here, prefer_checkpoint="model-b.safetensors")
+    assert claimed.id == pinned.id  # the free one is left to "there"; the pinned one is ours
+    assert queue.get(free.id).status is TaskStatus.PENDING
+
+
+def test_a_job_is_pinned_to_a_worker_through_its_base(client, queue):
+    register(queue, "gpu1")
+    base = {"prompt": "a cat", "steps": 2, "worker": "gpu1"}
+    job = client.post(f"{API}/jobs", json={"base": base, "axes": [{"type": "seed", "values": "1-3"}]})
+    assert job.status_code == 201, job.text
+    assert [queue.get(i).worker_pin for i in job.json()["task_ids"]] == ["gpu1"] * 3
+    refused = client.post(f"{API}/jobs", json={"base": {**base, "worker": "gpu7"}, "axes": []})
+    assert refused.status_code == 422 and "gpu7" in refused.text

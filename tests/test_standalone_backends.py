@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import threading
+from dataclasses import replace
 
 import pytest
-from fake_webui import FakeWebUI, pixel_for
+import standalone_fixtures
+from fake_webui import pixel_for
 from helpers import make_task
 from PIL import Image
+from standalone_fixtures import eventually
 
-from task_scheduler.standalone.backends import BackendPool, PoolSettings
+from task_scheduler.standalone.backends import BackendPool
 from task_scheduler.task import TaskStatus
 
-FAST = PoolSettings(health_interval_s=0.05, poll_s=0.02, timeout_s=5.0, down_after_failures=2)
-
-
-def eventually(predicate, timeout=10.0):
-    event = threading.Event()
-    for _ in range(int(timeout / 0.01)):
-        if predicate():
-            return True
-        event.wait(0.01)
-    return predicate()
-
-
-@pytest.fixture
-def fakes():
-    a = FakeWebUI(("model-a.safetensors", "shared.safetensors")).start()
-    b = FakeWebUI(("model-b.safetensors", "shared.safetensors")).start()
-    yield a, b
-    a.stop()
-    b.stop()
+#: a WebUI counts as down after two failed health checks
+FAST = replace(standalone_fixtures.FAST, down_after_failures=2)
 
 
 @pytest.fixture

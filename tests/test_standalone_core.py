@@ -48,15 +48,26 @@ def test_run_once_on_a_paused_queue_waits_for_a_worker_that_can_run_it(queue):
     assert queue.claim_next() is None
 
 
-def test_executor_asks_its_runner_which_checkpoints_to_leave(queue):
-    runner = InMemoryRunner()
-    runner.checkpoints_elsewhere = lambda: {"a"}
-    executor = Executor(queue, runner)
+def test_a_worker_leaves_tasks_for_models_only_another_worker_has(queue):
+    """Each worker publishes the checkpoints its runner has; the store tells the others."""
+    from task_scheduler.workers import WorkerIdentity
+
+    other = Executor(queue, InMemoryRunner(checkpoints=["A", "B"]), worker=WorkerIdentity.local("other"))
+    other.start()
+    other.stop()  # stopped workers do not count: ask the row, as if it were still alive
+    queue.workers.register(other.worker, available=["A", "B"])
+    here = Executor(queue, InMemoryRunner(checkpoints=["B"]), worker=WorkerIdentity.local("here"))
+    queue.workers.register(here.worker, available=["B"])
     a, b = queue.enqueue_many([make_task("a", checkpoint="A"), make_task("b", checkpoint="B")])
-    assert executor.run_one() and not executor.run_one()
-    assert runner.ran == [b.id]
+    assert here.run_one() and not here.run_one()
+    assert here.runner.ran == [b.id]
     assert queue.get(a.id).status is TaskStatus.PENDING
-    executor.close()
+    queue.workers.stopped(other.worker)  # the only worker with A is gone: A runs here and fails
+    assert here.run_one()
+    failed = queue.get(a.id)
+    assert failed.status is TaskStatus.FAILED and "'A' is not available" in failed.error
+    here.close()
+    other.close()
 
 
 def _lost(task):

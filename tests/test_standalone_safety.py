@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 
 import httpx
 import pytest
-from fake_webui import FakeWebUI, serve_app, stop_app
+from fake_webui import FakeWebUI
+from standalone_fixtures import API, eventually
 
-from task_scheduler.standalone.backends import PoolSettings
-from task_scheduler.standalone.server import ServerConfig, Standalone
-
-FAST = PoolSettings(health_interval_s=0.05, poll_s=0.02, timeout_s=5.0)
-API = "/task-scheduler/v1"
 SECRET = "s3cret-Pa55"
-
-
-def eventually(predicate, timeout=10.0):
-    event = threading.Event()
-    for _ in range(int(timeout / 0.01)):
-        if predicate():
-            return True
-        event.wait(0.01)
-    return predicate()
 
 
 @pytest.fixture
@@ -34,29 +20,12 @@ def fake():
     webui.stop()
 
 
-@pytest.fixture
-def start_server(tmp_path):
-    running = []
-
-    def start(webuis, **config):
-        standalone = Standalone(
-            ServerConfig(webuis=webuis, db_path=tmp_path / "db" / "q.sqlite3", pool=FAST, **config)
-        )
-        url, server = serve_app(standalone.app)
-        running.append(server)
-        return url, standalone
-
-    yield start
-    for server in running:
-        stop_app(server)
-
-
 def test_docs_schema_and_assets_need_credentials(fake, start_server, tmp_path):
     assets = tmp_path / "assets"
     (assets / "javascript").mkdir(parents=True)
     (assets / "javascript" / "task_scheduler.mjs").write_text("export const ok = 1;\n")
     (assets / "style.css").write_text(".x {}\n")
-    url, standalone = start_server([fake.url], api_auth=["alice:secret"], assets_root=assets)
+    url, standalone = start_server([fake], api_auth=["alice:secret"], assets_root=assets)
     paths = [
         "/task-scheduler/docs",
         "/task-scheduler/openapi.json",

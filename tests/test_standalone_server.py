@@ -5,66 +5,22 @@ from __future__ import annotations
 import base64
 import gzip
 import io
-import threading
 import time
 
 import httpx
 import pytest
 from fake_webui import FakeWebUI, pixel_for, serve_app, stop_app
 from PIL import Image
+from standalone_fixtures import API, FAST, eventually, two_webuis
 
 from task_scheduler.__main__ import main, parser
-from task_scheduler.standalone.backends import PoolSettings
 from task_scheduler.standalone.server import ServerConfig, Standalone
-
-FAST = PoolSettings(health_interval_s=0.05, poll_s=0.02, timeout_s=5.0)
-API = "/task-scheduler/v1"
-
-
-def eventually(predicate, timeout=10.0):
-    event = threading.Event()
-    for _ in range(int(timeout / 0.01)):
-        if predicate():
-            return True
-        event.wait(0.01)
-    return predicate()
-
-
-@pytest.fixture
-def fakes():
-    a = FakeWebUI(("model-a.safetensors", "shared.safetensors")).start()
-    b = FakeWebUI(("model-b.safetensors", "shared.safetensors")).start()
-    yield a, b
-    a.stop()
-    b.stop()
-
-
-@pytest.fixture
-def start_server(tmp_path):
-    running = []
-
-    def start(webuis, **config):
-        standalone = Standalone(
-            ServerConfig(
-                webuis=[w.url for w in webuis], db_path=tmp_path / "db" / "q.sqlite3", pool=FAST, **config
-            )
-        )
-        url, server = serve_app(standalone.app)
-        running.append(server)
-        return url, standalone
-
-    yield start
-    for server in running:
-        stop_app(server)
 
 
 @pytest.fixture(scope="module")
 def shared_fakes():
-    a = FakeWebUI(("model-a.safetensors", "shared.safetensors")).start()
-    b = FakeWebUI(("model-b.safetensors", "shared.safetensors")).start()
-    yield a, b
-    a.stop()
-    b.stop()
+    with two_webuis() as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")

@@ -594,6 +594,21 @@ def test_checkpoint_loads_for_a_mixed_queue(env, queue, files, wexec, settings, 
         assert ran_on == names
 
 
+def test_checkpoint_aware_order_groups_tasks_that_name_a_model_by_its_stem(
+    env, queue, files, wexec, settings
+):
+    """The API takes "random-sd15-b" for "random-sd15-b.safetensors": a queue spelled so loads
+    each model once too (the runner names the loaded model as the task that chose it did)."""
+    settings.checkpoint_aware_order = True
+    names = ["random-sd15-a", "random-sd15-b"] * 3
+    tasks = [queue_click(env, queue, files, prompt=f"t{i}", checkpoint=n) for i, n in enumerate(names)]
+    loads_before = len(env.model_loads)
+    run_all(wexec)
+    assert all(queue.get(t.id).status is TaskStatus.DONE for t in tasks)
+    loads = env.model_loads[loads_before:]
+    assert len(loads) == len(set(loads)) <= 2, loads
+
+
 def test_a_checkpoint_stays_loaded_for_the_next_task(env, queue, files, wexec):
     from modules import shared
 

@@ -177,7 +177,7 @@ def test_a_second_live_process_with_the_same_name_gets_a_name_of_its_own(workers
 
 
 def test_a_task_queued_here_wakes_an_idle_worker_in_another_process(queue, workers):
-    worker = workers.start("idle")
+    worker = workers.start("idle", lease=600.0)  # its heartbeat (every 150 s) would not find the task
     wait_until(lambda: any(w.id == worker and w.state == "idle" for w in queue.workers.list()), what="idle")
     time.sleep(0.5)  # it is asleep now: no busy loop would have found the task without a wake
     [woken] = queue.enqueue_many([task("wake")])

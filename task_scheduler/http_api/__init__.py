@@ -16,9 +16,9 @@ from typing import Any
 from .auth import gradio_session_check, parse_credentials
 from .callbacks import CallbackSender
 from .compat import make_compat_router
-from .routes import make_router
 from .seed_compat import make_seed_router
 from .services import ApiServices, ApiSettings, NoWebUI, WebUIInfo
+from .v1 import make_router
 
 
 def include_routers(app: Any, services: ApiServices) -> None:

@@ -1,7 +1,7 @@
 """``/task-scheduler/v1/jobs``: sweeps, whole-job actions, image marks, zips and follow-ups.
 
-Mounted by ``make_router`` (it shares that router's auth and error mapping; never include it on
-its own). Handlers validate, call :mod:`task_scheduler.jobs` / ``sweeps`` / ``followups``, shape.
+Mounted by :func:`.v1.make_router` (it shares that router's auth and error mapping; never include
+it on its own). Handlers validate, call :mod:`task_scheduler.jobs` / ``sweeps`` / ``followups``, shape.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from .actions import MAX_OFFSET
 from .auth import request_user
 from .errors import ErrorMappingRoute
 from .payloads import check_client_value, prepare_task, request_model
-from .routes import PREFIX
 from .services import ApiServices
+from .urls import result_url
 from .views import iso, task_public
 
 Position = Literal["top", "bottom"]
@@ -140,7 +140,7 @@ def job_public(job: Job) -> dict[str, Any]:
 
 
 def image_public(image: JobImage) -> dict[str, Any]:
-    url = f"{PREFIX}/tasks/{image.task_id}/results/{image.index}"
+    url = result_url(image.task_id, image.index)
     return {
         "task_id": image.task_id,
         "index": image.index,

@@ -315,7 +315,14 @@ def api_changes(kind: str, changes: dict[str, Any], task: Task) -> Edit:
             raise InvalidTaskData(f"params.{name}", "is not a parameter of this task kind")
         if name in INPUT_IMAGES or name in PROCESSING_IMAGES:
             raise InvalidTaskData(f"params.{name}", "images cannot be edited; queue a new task")
-        if name in SCRIPT_FIELDS or name in (*TASK_FIELDS, "infotext"):
+        if name in SCRIPT_FIELDS or name in (
+            "name",
+            "position",
+            "priority",
+            "callback_url",
+            "worker",
+            "infotext",
+        ):
             raise InvalidTaskData(f"params.{name}", "cannot be changed through params")
         if name in IGNORED:
             continue

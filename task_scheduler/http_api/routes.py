@@ -1,4 +1,4 @@
-"""``/task-scheduler/v1``: the queue's own HTTP API. Handlers validate, call TaskQueue, shape.
+"""The task routes of ``/task-scheduler/v1``, the queue's own API. Handlers validate, call TaskQueue, shape.
 
 All handlers are plain ``def``: FastAPI runs them in its thread pool, so the blocking SQLite
 calls and the ``/wait`` long-poll never stall the event loop.
@@ -6,15 +6,14 @@ calls and the ``/wait`` long-poll never stall the event loop.
 
 from typing import Any, Optional
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from ..errors import InvalidTaskData, InvalidTransition, TaskSchedulerError
 from ..task import FINISHED, TaskStatus
 from . import _pydantic as pd
 from . import actions
-from .auth import make_auth_dependency, request_user
-from .errors import ErrorMappingRoute
+from .auth import request_user
 from .images import media_type, thumbnail, zip_results
 from .infotext import task_infotext
 from .schemas import (
@@ -40,16 +39,8 @@ from .stats import queue_stats
 from .transfer import export_tasks, import_tasks
 from .views import task_public
 
-PREFIX = "/task-scheduler/v1"
 MAX_BULK = 1000
 
-_ERRORS: dict[int, dict[str, Any]] = {
-    401: {"description": "Credentials are required (--api-auth or a gradio login)."},
-    404: {"description": "No task with that id."},
-    409: {"description": "The task's status does not allow it."},
-    422: {"description": "A field is invalid; `detail` names it."},
-    503: {"description": "The task store is unavailable."},
-}
 _IMAGE = {200: {"content": {"image/png": {}, "image/jpeg": {}}, "description": "The image file."}}
 _ZIP = {200: {"content": {"application/zip": {}}, "description": "The result images in a zip file."}}
 
@@ -69,15 +60,10 @@ def _parse_statuses(text: Optional[str]) -> Optional[list[TaskStatus]]:
     return statuses
 
 
-def make_router(services: ApiServices) -> APIRouter:
-    """The ``/task-scheduler/v1`` router over ``services``; include it in any FastAPI app."""
-    router = APIRouter(
-        prefix=PREFIX,
-        tags=["task-scheduler"],
-        dependencies=[Depends(make_auth_dependency(services))],
-        route_class=ErrorMappingRoute,
-        responses=_ERRORS,
-    )
+def add_task_routes(router: APIRouter, services: ApiServices) -> None:
+    """Define the task routes (queueing, the queue, history, one task, results, export/import) on
+    ``router``, the ``/task-scheduler/v1`` router :func:`.v1.make_router` builds with its auth and
+    error mapping."""
     queue = services.queue
 
     def public(task_id: str) -> dict[str, Any]:
@@ -385,12 +371,3 @@ def make_router(services: ApiServices) -> APIRouter:
             raise InvalidTaskData("tasks", f"at most {services.settings.max_tasks_per_call} tasks per call")
         tasks = import_tasks(services, body.tasks, at=body.position or "bottom", user=request_user(request))
         return {"tasks": [public(t.id) for t in tasks]}
-
-    from .jobs import make_jobs_router  # here: that module imports this one
-    from .saved import make_saved_router
-    from .workers import make_workers_router
-
-    router.include_router(make_jobs_router(services))
-    router.include_router(make_saved_router(services))
-    router.include_router(make_workers_router(services))
-    return router

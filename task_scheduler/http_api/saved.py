@@ -1,6 +1,6 @@
 """``/task-scheduler/v1/saved``: saved tasks (named templates) over HTTP.
 
-Mounted by ``make_router`` (its auth and error mapping). Bodies go through the same request
+Mounted by :func:`.v1.make_router` (its auth and error mapping). Bodies go through the same request
 models and checks as the queue routes; edits through the same checks as a pending task's PATCH.
 The seed extension's ``/task-scheduler/bookmarks`` routes (:mod:`.seed_compat`) reach the same
 saved tasks.

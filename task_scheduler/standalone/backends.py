@@ -1,9 +1,11 @@
-"""Several WebUIs behind one queue: one worker (an Executor with its own RemoteRunner) per backend.
+"""Several WebUIs behind one queue: each backend is a worker of it, a remote one.
 
-Each worker claims the next task *it* can run: a task whose checkpoint only other backends have
-is left to them (``checkpoints_elsewhere``), and among the rest the one using the model already
-chosen on this backend goes first (checkpoint-aware order, per backend). A task whose checkpoint
-no backend has runs anywhere and fails with a message listing the models there are.
+A backend is an Executor with its own RemoteRunner, registered in the store like a WebUI's
+in-process worker, with the same claim, lease and recovery (:mod:`..workers`). It publishes
+the checkpoints its WebUI lists, so a task whose checkpoint only other workers have is left to
+them, and among the rest the one using the model already chosen on this backend goes first. A
+task whose checkpoint no worker has runs anywhere and fails with a message listing the models
+there are. This module only adds what a remote WebUI needs: its health.
 
 A backend that stops answering is marked down: the call in progress raises RunnerUnavailable
 (connection refused or dropped), or the health check gives up on it, and the executor puts its
@@ -16,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +61,6 @@ class Backend:
         #: grows at every mark_down: an answer to a check sent before it proves nothing
         self._downs = 0
         self._keys: frozenset[str] = frozenset()
-        runner.elsewhere = lambda: pool.checkpoints_elsewhere(self)
         self.executor = _BackendExecutor(self, pool.queue, _Guarded(self), pool.executor_settings)
 
     @property
@@ -88,7 +89,10 @@ class Backend:
         if downs != self._downs:  # it died while this check was under way
             return False
         self.failures = 0
-        self._keys = frozenset(self.runner.checkpoint_keys())
+        keys = frozenset(self.runner.checkpoint_keys())
+        changed, self._keys = keys != self._keys, keys
+        if changed and self.executor.alive:
+            self.executor.beat()  # the other workers learn at once which models it has
         if not self.up:
             self.up, self.error, self.since = True, None, time.time()
             log.info("backend %s is up (%d checkpoints)", self.url, len(self.runner.checkpoints))
@@ -138,8 +142,8 @@ class _Guarded:
     def current_checkpoint(self) -> str | None:
         return self.backend.runner.current_checkpoint()
 
-    def checkpoints_elsewhere(self) -> Collection[str]:
-        return self.backend.runner.checkpoints_elsewhere()
+    def available_checkpoints(self) -> list[str] | None:
+        return self.backend.runner.available_checkpoints()
 
 
 class _BackendExecutor(Executor):
@@ -149,8 +153,8 @@ class _BackendExecutor(Executor):
         super().__init__(queue, runner, settings, worker=worker_for(backend.url))
         self.backend = backend
 
-    def worker_state(self) -> str:
-        return super().worker_state() if self.backend.up else "down"
+    def down(self) -> bool:
+        return not self.backend.up
 
     def run_one(self) -> bool:
         if not self.backend.up:
@@ -193,17 +197,11 @@ class BackendPool:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def checkpoints_elsewhere(self, backend: Backend) -> frozenset[str]:
-        """Checkpoints some other backend has and ``backend`` lacks (last known, up or down)."""
-        others: set[str] = set()
-        for other in self.backends:
-            if other is not backend:
-                others |= other.keys
-        return frozenset(others - backend.keys)
-
     def start(self) -> None:
         """Look at every backend, start their workers (each recovers its own tasks) and the health check."""
         self.check_all()
+        for backend in self.backends:
+            backend.executor.register()  # every backend's models are known before any claims
         for backend in self.backends:
             backend.executor.start()
         self._stop.clear()

@@ -22,7 +22,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,8 +96,8 @@ class RemoteRunner:
             transport=transport,
         )
         #: set by the backend pool: keys of checkpoints other backends have and this one lacks
-        self.elsewhere: Callable[[], Collection[str]] | None = None
         self._checkpoints: list[Checkpoint] = []
+        self._asked = False  # whether the WebUI ever listed its checkpoints
         self._scripts: dict[str, set[str]] | None = None
         self._selected: str | None = None  # the spelling of the last checkpoint we switched to
         self._selected_title: str | None = None
@@ -118,6 +118,7 @@ class RemoteRunner:
     def refresh(self) -> list[Checkpoint]:
         """Ask the WebUI which checkpoints (and scripts) it has; raises RunnerUnavailable if it is gone."""
         models = self.get_json("/sdapi/v1/sd-models")
+        self._asked = True
         self._checkpoints = [
             Checkpoint(
                 title=str(m.get("title") or m.get("model_name") or ""),
@@ -175,8 +176,9 @@ class RemoteRunner:
         containing = [c for c in self._checkpoints if key in (checkpoint_key(c.title) or "")]
         return min(containing, key=lambda c: len(c.title)) if containing else None
 
-    def checkpoints_elsewhere(self) -> Collection[str]:
-        return self.elsewhere() if self.elsewhere is not None else ()
+    def available_checkpoints(self) -> list[str] | None:
+        """Every spelling of every model the WebUI listed; None before it was first asked."""
+        return sorted(self.checkpoint_keys()) if self._asked else None
 
     def current_checkpoint(self) -> str | None:
         return self._selected
@@ -263,6 +265,7 @@ class RemoteRunner:
 
         threading.Thread(target=call, name="task-scheduler-remote-call", daemon=True).start()
         interrupts_sent = 0
+        shown = _Shown()
         while not done.is_set():
             self._kick.wait(self.poll_s)
             self._kick.clear()
@@ -275,7 +278,7 @@ class RemoteRunner:
                 # cleared by its state.begin()
                 interrupts_sent += 1
                 self._quietly(lambda: self._post("/sdapi/v1/interrupt", None))
-            self._quietly(lambda: self._report_progress(progress))
+            self._quietly(lambda: self._report_progress(progress, shown))
         error = outcome.get("error")
         if isinstance(error, CONNECTION_ERRORS):
             raise RunnerUnavailable(f"{self.url} stopped answering during the task ({type(error).__name__})")
@@ -292,14 +295,22 @@ class RemoteRunner:
             raise RemoteError(f"{self.url}{endpoint} answered with an unexpected shape")
         return data
 
-    def _report_progress(self, progress: ProgressCallback) -> None:
+    def _report_progress(self, progress: ProgressCallback, shown: _Shown) -> None:
+        """Report the WebUI's progress, never less than already shown for this run.
+
+        Nothing while the WebUI says no job runs: its API ends the job before it encodes the
+        images, and before the answer it reports progress 0 for a while (also, a torn read of its
+        counters can dip for a moment).
+        """
         data = self.get_json("/sdapi/v1/progress?skip_current_image=true", timeout=max(self.poll_s, 2.0))
         state = data.get("state") or {}
+        if _idle(state):
+            return
         steps = state.get("sampling_steps") or 0
         text = data.get("textinfo") or (f"step {state.get('sampling_step', 0)}/{steps}" if steps else "")
         eta = data.get("eta_relative")
-        fraction = float(data.get("progress") or 0.0)
-        progress(ProgressUpdate(min(max(fraction, 0.0), 1.0), text, float(eta) if eta else None))
+        shown.fraction = max(shown.fraction, min(max(float(data.get("progress") or 0.0), 0.0), 1.0))
+        progress(ProgressUpdate(shown.fraction, text, float(eta) if eta else None))
 
     def _save(self, task: Task, data: dict[str, Any]) -> TaskResult:
         try:
@@ -356,6 +367,20 @@ class RemoteRunner:
             action()
         except (RunnerUnavailable, RemoteError, ValueError) as exc:
             log.debug("%s: %s", self.url, exc)
+
+
+def _idle(state: dict[str, Any]) -> bool:
+    """The WebUI's ``state`` says no job runs (``state.end()`` sets no job and a job count of 0)."""
+    if "job_count" in state:
+        return state["job_count"] == 0
+    return "job" in state and not state["job"]
+
+
+@dataclass
+class _Shown:
+    """The progress already reported for the run in progress."""
+
+    fraction: float = 0.0
 
 
 def _remote_error(response: httpx.Response) -> Exception:

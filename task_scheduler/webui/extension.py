@@ -388,7 +388,7 @@ def _mount_disabled(app: Any) -> bool:
     from fastapi.responses import JSONResponse
 
     from ..http_api.compat import PREFIX as COMPAT_PREFIX
-    from ..http_api.routes import PREFIX
+    from ..http_api.urls import PREFIX
 
     def disabled(rest: str = "") -> Any:
         reason = _disabled_reason or "the task queue is not open"
@@ -405,7 +405,7 @@ def _stats_router(ext: Extension) -> Any:
     from fastapi import APIRouter, Depends
 
     from ..http_api.auth import make_auth_dependency
-    from ..http_api.routes import PREFIX
+    from ..http_api.urls import PREFIX
 
     router = APIRouter(prefix=PREFIX, tags=["task-scheduler"])
 

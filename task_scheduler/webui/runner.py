@@ -163,6 +163,8 @@ class InProcessRunner:
         self._made: tuple[ProgressCallback | None, TaskResult] = (None, TaskResult())
         self.model_switches = 0
         self.runs = 0
+        #: (the checkpoint as the last task that named one spelled it, the model it resolved to)
+        self._named: tuple[str, str] | None = None
 
     @property
     def running(self) -> str | None:
@@ -172,7 +174,13 @@ class InProcessRunner:
     # -- Runner protocol -----------------------------------------------------------------------
 
     def current_checkpoint(self) -> str | None:
-        return checkpoints.current_name()
+        """The selected model, spelled as the last task that chose it spelled it (a stem, a title):
+        the executor prefers pending tasks whose checkpoint reads the same, and those spelled
+        like the one that caused the switch are the likeliest to share its model."""
+        current = checkpoints.current_name()
+        if self._named is not None and self._named[1] == current:
+            return self._named[0]
+        return current
 
     def skip(self) -> None:
         """Skip the image in progress (the WebUI's Skip button); only while a task runs here."""
@@ -365,6 +373,8 @@ class InProcessRunner:
                 preset = checkpoints.select_preset(prepared.extras.override_settings)
                 if checkpoints.switch(prepared.checkpoint, preset):
                     self.model_switches += 1
+                if task.checkpoint and prepared.checkpoint is not None:
+                    self._named = (task.checkpoint, prepared.checkpoint.name)
                 if checkpoints.switch_modules(prepared.extras.override_settings, preset):
                     self.model_switches += 1
                 if not shared.opts.data.get("samples_save", True):
@@ -545,7 +555,14 @@ def _is_update(value: Any) -> bool:
 
 
 def _result_of(result: Any, saved: list[str]) -> TaskResult:
-    """Paths, infotexts and seeds from the entry point's outputs (:func:`_outputs`)."""
+    """Paths, infotexts and seeds from the entry point's outputs (:func:`_outputs`), paired.
+
+    ``images[i]``, ``infotexts[i]`` and ``seeds[i]`` describe one image, as everything that
+    reads a result indexes them: the images made first, in order, then images saved but not
+    returned (an extension's, without an infotext here), then grids, which the WebUI lists
+    first (``index_of_first_image``) but which have no seed. The WebUI's own lists stay in
+    ``info``.
+    """
     images, generation_info, video_path = _outputs(result)
     try:
         info = json.loads(generation_info) if isinstance(generation_info, str) else {}
@@ -553,13 +570,6 @@ def _result_of(result: Any, saved: list[str]) -> TaskResult:
         info = {}
     if not isinstance(info, dict):
         info = {}
-    paths = list(dict.fromkeys(saved))
-    for image in images:
-        path = getattr(image, "already_saved_as", None)
-        if path:
-            path = os.path.abspath(path)
-            if path not in paths:
-                paths.append(path)
     infotexts = [str(t) for t in info.get("infotexts") or []]
     first = info.get("index_of_first_image") or 0
     made = max(len(infotexts) - first, 0) if infotexts else len(images)
@@ -571,7 +581,32 @@ def _result_of(result: Any, saved: list[str]) -> TaskResult:
         seeds = [s for s in from_infotexts if s is not None]  # one per image, as the images say
     if video_path:
         info["video_path"] = os.path.abspath(video_path)
-    return TaskResult(images=paths, infotexts=infotexts, seeds=seeds, info=info)
+    paths, texts = _paired(images, infotexts, first, saved)
+    return TaskResult(images=paths, infotexts=texts, seeds=seeds, info=info)
+
+
+def _paired(
+    images: list[Any], infotexts: list[str], first: int, saved: list[str]
+) -> tuple[list[str], list[str]]:
+    """``(paths, infotexts)`` one for one, in :func:`_result_of`'s order.
+
+    A returned image's path is its ``already_saved_as``; one never saved (cut short by an
+    interrupt) has no file and drops out with its infotext. When the WebUI's infotexts do not
+    go one per returned image they cannot be paired: the paths as saved (a grid last), then
+    any returned ones not saved through the hook, with the infotexts as the WebUI listed them.
+    """
+    returned = [getattr(image, "already_saved_as", None) for image in images]
+    if len(infotexts) != len(images):
+        paths = list(dict.fromkeys([*saved, *(os.path.abspath(p) for p in returned if p)]))
+        return paths, infotexts
+    made: dict[str, str] = {}
+    grids: dict[str, str] = {}
+    for index, (path, text) in enumerate(zip(returned, infotexts, strict=True)):
+        if path:
+            (grids if index < first else made).setdefault(os.path.abspath(path), text)
+    others = {path: "" for path in saved if path not in made and path not in grids}
+    paired = {**made, **others, **grids}
+    return list(paired), list(paired.values())
 
 
 __all__ = [

@@ -72,6 +72,9 @@ def test_save_from_the_menu_edit_queue_load_and_delete(page, api):
         lambda: page.input_value("#txt2img_prompt textarea") == "a fox at dusk", what="the prompt loaded"
     )
     assert page.input_value("#txt2img_steps input[type=number]") == "12"
+    # the page switches to txt2img after filling the fields: opening the queue before that switch
+    # would be undone by it
+    wait_for(lambda: page.locator("#txt2img_prompt textarea").is_visible(), what="the switch to txt2img")
 
     # rename, then delete (the confirm dialog is accepted)
     open_queue(page)
