@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from test_http_helpers import API, client, services, settings  # noqa: F401 - fixtures
 
 from task_scheduler.executor import Executor
+from task_scheduler.standalone.backends import worker_for
 from task_scheduler.task import TaskStatus
 from task_scheduler.workers import WorkerIdentity
 
@@ -44,6 +47,25 @@ def test_pause_now_asks_the_workers_running_task_to_stop_after_its_image(client,
     assert answer.status_code == 200 and answer.json()["stopping"] == [created.json()["id"]]
     assert queue.stop_request(running.id) == "paused"
     assert queue.paused is False  # only the worker, not the queue
+
+
+def test_a_remote_worker_named_by_its_url_can_be_paused_resumed_and_forgotten(client, queue):
+    """The standalone server names each backend's worker by the WebUI's URL (slashes and all);
+    seen on the real server: ``POST /workers/http://127.0.0.1:7860/pause`` did not reach the
+    route and went through to the WebUI."""
+    url = "http://127.0.0.1:7860"
+    me = queue.workers.register(worker_for(url))
+    for path in (url, quote(url, safe="")):
+        paused = client.post(f"{API}/workers/{path}/pause")
+        assert paused.status_code == 200, paused.text
+        assert paused.json()["worker"]["id"] == url and paused.json()["worker"]["paused"] is True
+        client.post(f"{API}/queue/txt2img", json={"prompt": "p"})
+        assert queue.claim_next(worker=me) is None
+        resumed = client.post(f"{API}/workers/{path}/resume")
+        assert resumed.status_code == 200 and resumed.json()["worker"]["paused"] is False
+    queue.workers.stopped(me)
+    assert client.delete(f"{API}/workers/{url}").json() == {"forgotten": 1}
+    assert client.get(f"{API}/workers").json()["workers"] == []
 
 
 def test_an_unknown_worker_is_404_for_every_worker_route(client):

@@ -170,3 +170,14 @@ def test_a_backend_down_at_start_joins_when_it_answers(queue, fakes, make_pool):
     assert eventually(lambda: all(s["up"] for s in pool.status()))
     task = queue.enqueue(make_task(checkpoint="model-b"))
     assert eventually(lambda: status(queue, task) is TaskStatus.DONE)
+
+
+def test_each_backends_worker_shows_the_model_its_webui_has_loaded_before_any_task(queue, fakes, make_pool):
+    """Seen on the real server in front of two Forges: ``GET /workers`` listed both remote
+    workers with checkpoint null (and checkpoint-aware order had no model to prefer) until a task
+    naming a checkpoint had switched it."""
+    a, b = fakes
+    b.selected = "shared.safetensors"
+    make_pool(a, b).start()
+    shown = lambda: {w.id: w.checkpoint for w in queue.workers.list()}  # noqa: E731
+    assert eventually(lambda: shown() == {a.url: "model-a.safetensors", b.url: "shared.safetensors"}), shown()

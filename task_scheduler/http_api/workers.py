@@ -1,7 +1,9 @@
 """``/task-scheduler/v1/workers``: every process that runs tasks of this queue, and pausing one.
 
 Mounted by ``make_router`` (its auth and error mapping). The workers are the store's rows, so
-any WebUI's API shows and steers all of them.
+any WebUI's API shows and steers all of them. A worker id may hold slashes (the standalone
+server names each backend's worker by its URL), so the id is a ``path`` parameter: the raw URL
+and its percent-encoded form both reach the route.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def make_workers_router(services: ApiServices) -> APIRouter:
         the process answering (a task running there has the WebUI's live preview), or null."""
         return {"workers": [w.to_json() for w in queue.workers.list()], "local": _local_worker(services)}
 
-    @router.post("/{worker_id}/pause")
+    @router.post("/{worker_id:path}/pause")
     def pause_worker(
         worker_id: str,
         now: bool = Query(False, description="Also stop its running task after the image in progress."),
@@ -36,12 +38,12 @@ def make_workers_router(services: ApiServices) -> APIRouter:
             queue.pause_worker(worker_id)
         return {"worker": queue.workers.get(worker_id).to_json(), "stopping": stopping}
 
-    @router.post("/{worker_id}/resume")
+    @router.post("/{worker_id:path}/resume")
     def resume_worker(worker_id: str) -> dict[str, Any]:
         queue.resume_worker(worker_id)
         return {"worker": queue.workers.get(worker_id).to_json()}
 
-    @router.delete("/{worker_id}")
+    @router.delete("/{worker_id:path}")
     def forget_worker(worker_id: str) -> dict[str, Any]:
         """Forget a stopped or offline worker (a live one stays)."""
         return {"forgotten": queue.workers.forget([worker_id])}

@@ -137,7 +137,22 @@ class RemoteRunner:
             }
         except RemoteError:
             self._scripts = None  # an API without the listing: send every script's values
+        if self._selected is None:
+            self._adopt_loaded_checkpoint()
         return self._checkpoints
+
+    def _adopt_loaded_checkpoint(self) -> None:
+        """Before the queue has switched this WebUI's model, its current one is what it has loaded:
+        the worker list shows it, and checkpoint-aware order prefers its tasks."""
+        try:
+            options = self.get_json("/sdapi/v1/options")
+        except RemoteError:
+            return
+        value = options.get("sd_model_checkpoint") if isinstance(options, dict) else None
+        checkpoint = self.resolve_checkpoint(str(value)) if value else None
+        if checkpoint is not None:
+            self._selected = checkpoint.title.split(" [")[0]
+            self._selected_title = checkpoint.title
 
     @property
     def checkpoints(self) -> list[Checkpoint]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -153,6 +154,7 @@ def on_app_started(demo: Any, app: Any) -> None:
                 ext.queue.pause()
             _paused_once = True
             ext.executor.start(after=_previous)
+            _guarded("hooking the stop signals", _hook_stop_signals)
             ext.started = True
             log.info("task scheduler: queue at %s, executor started", ext.db_path)
         if demo is not None:
@@ -197,6 +199,60 @@ def shutdown() -> None:
             _previous = ext.executor
         else:
             log.info("task scheduler: executor stopped, queue closed")
+
+
+#: signals that end a WebUI without any callback: Ctrl+C (the WebUI's own handler ends it with
+#: ``os._exit(0)``) and SIGTERM (Python's default: the process ends at once)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_chained: dict[int, Any] = {}
+
+
+def _hook_stop_signals() -> None:
+    """Say "stopped" in the worker list before the WebUI's own handling of a stop signal.
+
+    Without it a WebUI ended by Ctrl+C or SIGTERM stays listed as a live, idle worker with its
+    checkpoint until its heartbeat is a lease old, and the other workers leave tasks for that
+    checkpoint to it meanwhile. Its running task, if any, keeps its lease: it is put back when
+    the lease lapses (as after a crash), since a handler that does not end the process could
+    still be finishing it. Installed once per process, chaining whatever handler was there.
+
+    Only the process's main thread may install a handler. A1111 calls ``on_app_started`` there;
+    Forge and Neo call it from their UI thread while the main thread runs their task loop
+    (``modules_forge.main_thread``), so there the hook is handed to that loop.
+    """
+    if threading.current_thread() is threading.main_thread():
+        _install_stop_handlers()
+        return
+    try:
+        from modules_forge import main_thread
+    except ImportError:
+        log.info("task scheduler: not on the main thread; a stop by signal is seen when the lease lapses")
+        return
+    main_thread.async_run(_install_stop_handlers)
+
+
+def _install_stop_handlers() -> None:
+    for signum in STOP_SIGNALS:
+        current = signal.getsignal(signum)
+        if current is _on_stop_signal:
+            continue
+        signal.signal(signum, _on_stop_signal)
+        _chained[signum] = current
+
+
+def _on_stop_signal(signum: int, frame: Any) -> None:
+    ext = _state
+    if ext is not None:
+        try:
+            ext.queue.workers.stopped(ext.executor.worker)
+        except Exception:
+            log.exception("task scheduler: could not record this worker's stop")
+    previous = _chained.get(signum, signal.SIG_DFL)
+    if callable(previous):
+        previous(signum, frame)
+    elif previous != signal.SIG_IGN:  # the default action: end the process with this signal
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
 
 
 def refresh_settings() -> None:

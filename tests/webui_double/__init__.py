@@ -393,7 +393,9 @@ class Env:
                     thread.join()
         self._scripts = self._builtin_scripts()
         self.rebuild_ui()
-        if self.is_forge:
+        if self.is_forge and self._config.loop_in_process_main_thread:
+            self._config.main_thread = threading.main_thread()  # the caller runs loop() there
+        elif self.is_forge:
             from modules_forge import main_thread
 
             thread = threading.Thread(target=main_thread.loop, name="shim-main-thread", daemon=True)
@@ -472,12 +474,16 @@ def install(
     checkpoints: Sequence[str] = DEFAULT_CHECKPOINTS,
     *,
     hold_start_load: bool = False,
+    loop_in_process_main_thread: bool = False,
 ) -> Env:
     """Install the double for ``flavour`` ("forge", "a1111" or "neo") with all files under ``root``.
 
     A1111 loads the selected checkpoint in a start-up thread; ``install`` waits for it unless
     ``hold_start_load``: then that load stays in progress (``model_data.lock`` held,
     ``sd_model`` None) until ``env.finish_start_load()``. Forge and Neo load nothing at start.
+    ``loop_in_process_main_thread`` (Forge, Neo; for a WebUI *process*, not under pytest): start
+    no loop thread; the caller runs ``modules_forge.main_thread.loop()`` in the process's main
+    thread, as ``webui.py`` does, and the UI's start-up in another thread.
     """
     global _current
     if flavour not in FLAVOURS:
@@ -491,6 +497,7 @@ def install(
     config = shim_config.reset(shim_config.ShimConfig(flavour=flavour, root=root))
     if hold_start_load:
         config.start_load_gate = threading.Event()
+    config.loop_in_process_main_thread = loop_in_process_main_thread
     for sub in ("models/Stable-diffusion", "models/VAE", "extensions", "extensions-builtin", "outputs"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     for name in checkpoints:

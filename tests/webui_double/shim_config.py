@@ -47,6 +47,8 @@ class ShimConfig:
     #: A1111: while set and not yet released, the start-up load waits here (model_data.lock held)
     start_load_gate: threading.Event | None = None
     start_load_thread: threading.Thread | None = None
+    #: Forge / Neo as a process: the caller runs the main-thread loop in the process main thread
+    loop_in_process_main_thread: bool = False
 
     @property
     def is_forge(self) -> bool:
