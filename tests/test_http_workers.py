@@ -146,3 +146,13 @@ def test_workers_names_the_worker_of_the_answering_process(queue, files, setting
         assert {w["id"] for w in answer["workers"]} == {"elsewhere", "here", "http://gpu1:7860"}
     executor.close()
     remote.close()
+
+
+def test_a_task_whose_worker_died_shows_the_crash_it_survived(client, queue, clock):
+    gone = register(queue, "gone")
+    created = client.post(f"{API}/queue/txt2img", json={"prompt": "p"}).json()
+    queue.claim_next(worker=gone)
+    clock.advance(gone.lease_s + 1)  # its heartbeat stopped: the lease lapses
+    assert [t.id for t in queue.recover(lapsed_only=True)] == [created["id"]]
+    shown = client.get(f"{API}/tasks/{created['id']}").json()
+    assert (shown["status"], shown["crashes"], shown["attempts"]) == ("pending", 1, 1)

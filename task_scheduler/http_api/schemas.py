@@ -251,6 +251,7 @@ class TaskPublic(OpenModel):
     error: Optional[str] = None
     warnings: list[str] = []
     attempts: int
+    crashes: int = field(0, description="Runs that ended with their WebUI (or its worker) gone.")
     user: Optional[str] = None
     callback_url: Optional[str] = None
     requeued_from: Optional[str] = None

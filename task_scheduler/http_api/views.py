@@ -78,6 +78,7 @@ def _task_public(task: Task, position: int | None, progress: dict[str, Any] | No
         "error": task.error,
         "warnings": list(task.warnings),
         "attempts": task.attempts,
+        "crashes": task.crashes,
         "user": task.user,
         "callback_url": task.callback_url,
         "requeued_from": task.requeued_from,
