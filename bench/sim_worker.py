@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -54,6 +55,24 @@ class SimRunner(InMemoryRunner):
         from task_scheduler.runner import ProgressUpdate
 
         self.report(ProgressUpdate(min(1.0, max(0.0, fraction)), "simulated"))
+
+
+def spawn(
+    db: Path, name: str, log: Path, *, lease: float, task_s: float, load_s: float = 0.0
+) -> tuple[str, subprocess.Popen]:
+    """Start a worker process and wait until it runs; its worker id (a suffixed name when
+    another live worker has that name) and the process."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--db", str(db), "--name", name, "--lease", str(lease)]
+        + ["--task-s", str(task_s), "--load-s", str(load_s), "--log", str(log)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline().split() if proc.stdout else []
+    if line[:1] != ["ready"]:
+        proc.kill()
+        raise RuntimeError(f"worker {name} did not start")
+    return line[1], proc
 
 
 def main(argv: list[str] | None = None) -> int:

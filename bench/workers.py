@@ -35,32 +35,8 @@ from task_scheduler.store import Store  # noqa: E402
 from task_scheduler.task import NewTask, TaskStatus  # noqa: E402
 from task_scheduler.task_queue import TaskQueue  # noqa: E402
 
-SIM = ROOT / "bench" / "sim_worker.py"
-
-
-def start(db: Path, name: str, log: Path, *, lease: float, task_s: float) -> tuple[str, subprocess.Popen]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(SIM),
-            "--db",
-            str(db),
-            "--name",
-            name,
-            "--lease",
-            str(lease),
-            "--task-s",
-            str(task_s),
-            "--log",
-            str(log),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    line = proc.stdout.readline().split()
-    if line[:1] != ["ready"]:
-        raise SystemExit(f"worker {name} did not start")
-    return line[1], proc
+sys.path.insert(0, str(ROOT / "bench"))
+from sim_worker import spawn  # noqa: E402
 
 
 def stop(procs: list[subprocess.Popen]) -> None:
@@ -88,7 +64,7 @@ def throughput(folder: Path, workers: int, tasks: int, task_s: float, lease: flo
     """Tasks per second with ``workers`` processes, and how many ran twice or never."""
     db, log = folder / f"scale{workers}.sqlite3", folder / f"scale{workers}.log"
     queue = TaskQueue(Store(db))
-    procs = [start(db, f"w{n}", log, lease=lease, task_s=task_s)[1] for n in range(workers)]
+    procs = [spawn(db, f"w{n}", log, lease=lease, task_s=task_s)[1] for n in range(workers)]
     try:
         began = time.monotonic()
         ids = [
@@ -111,10 +87,10 @@ def throughput(folder: Path, workers: int, tasks: int, task_s: float, lease: flo
 def requeue_after_kill(folder: Path, lease: float) -> float:
     db, log = folder / "kill.sqlite3", folder / "kill.log"
     queue = TaskQueue(Store(db))
-    first, first_proc = start(db, "first", log, lease=lease, task_s=0.01)
+    first, first_proc = spawn(db, "first", log, lease=lease, task_s=0.01)
     [task] = queue.enqueue_many([NewTask("txt2img", {"prompt": "long", "seconds": 3600})])
     wait_for(lambda: queue.get(task.id).status is TaskStatus.RUNNING, 60, "the task to start")
-    second, second_proc = start(db, "second", log, lease=lease, task_s=0.01)
+    second, second_proc = spawn(db, "second", log, lease=lease, task_s=0.01)
     time.sleep(lease / 2)  # a heartbeat or two into the run, as a real kill would come
     os.kill(first_proc.pid, signal.SIGKILL)
     first_proc.wait(30)
@@ -131,7 +107,7 @@ def wake_latency(folder: Path, rounds: int) -> list[float]:
     db, log = folder / "wake.sqlite3", folder / "wake.log"
     queue = TaskQueue(Store(db))
     # a long lease: its heartbeat (every lease / 4) never finds the task first; the wake does
-    _worker, proc = start(db, "idle", log, lease=600.0, task_s=0.0)
+    _worker, proc = spawn(db, "idle", log, lease=600.0, task_s=0.0)
     latencies = []
     try:
         for n in range(rounds):

@@ -173,16 +173,13 @@ class FileStore:
 
     def delete(self, refs: Iterable[str]) -> list[str]:
         """Unlink the files no task uses any more, except those a put holds; return the unlinked."""
-        refs = [ref for ref in refs if self.path(ref)]
-        removed = []
+        paths = {ref: self.path(ref) for ref in refs}  # refuses anything but our references
         with _lock:
-            held = self.holds.held(refs)
-            for ref in refs:
-                if ref in held:
-                    continue
-                self.path(ref).unlink(missing_ok=True)
-                removed.append(ref)
-        return removed
+            held = self.holds.held(paths)
+            for ref, path in paths.items():
+                if ref not in held:
+                    path.unlink(missing_ok=True)
+        return [ref for ref in paths if ref not in held]
 
     def _path_for(self, ref: str) -> Path:
         return self.root / ref[:2] / ref

@@ -22,7 +22,8 @@ from task_scheduler.task_queue import TaskQueue
 from task_scheduler.workers import WorkerIdentity
 
 ROOT = Path(__file__).resolve().parents[1]
-SIM = ROOT / "bench" / "sim_worker.py"
+sys.path.insert(0, str(ROOT / "bench"))
+import sim_worker  # noqa: E402 - the worker process, shared with bench/workers.py
 
 
 class Workers:
@@ -33,30 +34,9 @@ class Workers:
         self.procs: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str, *, lease: float = 2.0, task_s: float = 0.01, load_s: float = 0.0) -> str:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                str(SIM),
-                "--db",
-                str(self.db),
-                "--name",
-                name,
-                "--lease",
-                str(lease),
-                "--task-s",
-                str(task_s),
-                "--load-s",
-                str(load_s),
-                "--log",
-                str(self.log),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        line = proc.stdout.readline().split()
-        assert line[:1] == ["ready"], f"worker {name} did not start"
-        self.procs[line[1]] = proc
-        return line[1]
+        worker_id, proc = sim_worker.spawn(self.db, name, self.log, lease=lease, task_s=task_s, load_s=load_s)
+        self.procs[worker_id] = proc
+        return worker_id
 
     def kill(self, worker_id: str) -> None:
         proc = self.procs.pop(worker_id)
