@@ -58,7 +58,7 @@ class SimRunner(InMemoryRunner):
 
 
 def spawn(
-    db: Path, name: str, log: Path, *, lease: float, task_s: float, load_s: float = 0.0
+    db: Path | str, name: str, log: Path, *, lease: float, task_s: float, load_s: float = 0.0
 ) -> tuple[str, subprocess.Popen]:
     """Start a worker process and wait until it runs; its worker id (a suffixed name when
     another live worker has that name) and the process."""

@@ -40,18 +40,22 @@ def runnable_clause(
     return sql, args
 
 
-def pick(conn: Any, prefer: str | None, skip: Sequence[str] = (), worker_id: str | None = None) -> str | None:
+def pick(
+    conn: Any, prefer: str | None, skip: Sequence[str] = (), worker_id: str | None = None, *, lock: str = ""
+) -> str | None:
     """The id of the task to run next, or None.
 
     With ``prefer`` (the checkpoint loaded now), among unpinned tasks of the head's priority
     that come before the first explicitly placed one, a task using that checkpoint goes first,
-    so a mixed queue loads each model once.
+    so a mixed queue loads each model once. ``lock`` (PostgreSQL's ``FOR UPDATE SKIP LOCKED``)
+    holds the candidate for this claim's transaction; a row another claimer holds is passed over.
     """
     runnable, args = runnable_clause(skip, worker_id)
     head = conn.execute(
         "SELECT id, priority, pinned, checkpoint_key FROM task WHERE status = 'pending'"
         + runnable
-        + " ORDER BY priority DESC, position LIMIT 1",
+        + " ORDER BY priority DESC, position LIMIT 1"
+        + lock,
         args,
     ).fetchone()
     if head is None:
@@ -70,5 +74,5 @@ def pick(conn: Any, prefer: str | None, skip: Sequence[str] = (), worker_id: str
     if fence is not None:
         sql += " AND position < ?"
         more.append(fence)
-    row = conn.execute(sql + " ORDER BY position LIMIT 1", more).fetchone()
+    row = conn.execute(sql + " ORDER BY position LIMIT 1" + lock, more).fetchone()
     return row["id"] if row else head["id"]

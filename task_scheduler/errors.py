@@ -34,7 +34,11 @@ class InvalidTaskData(TaskSchedulerError, ValueError):
 
 
 class StoreUnavailable(TaskSchedulerError):
-    """The database file is locked by someone else, unreadable or corrupt."""
+    """The database is locked by someone else, unreadable, corrupt, or its server unreachable."""
+
+
+class StoreConflict(StoreUnavailable):
+    """A transaction lost a race with another process (PostgreSQL); running it again is safe."""
 
 
 class OutOfMemory(TaskSchedulerError):

@@ -99,6 +99,9 @@ class Executor:
         self._stop_acted: tuple[str, str] | None = None
         self._progress_written = 0.0
         self._heart_stop = threading.Event()
+        #: set while the store is out of reach; other workers' leases are judged again a lease after
+        self._store_lost = False
+        self._judge_leases_after = 0.0
         self._heart: threading.Thread | None = None
         self._unrecorded: _Unrecorded | None = None
         self._after: list[Any] = []
@@ -448,11 +451,23 @@ class Executor:
         return False
 
     def beat(self) -> None:
-        """One heartbeat: renew the lease, notice a lost claim, put back tasks of dead workers."""
+        """One heartbeat: renew the lease, notice a lost claim, put back tasks of dead workers.
+
+        After the store was out of reach (a database server restart, a network cut), every
+        lease looks lapsed; other workers' are judged only once they had a lease's time to
+        renew them, so a task that ran on through the outage is not run a second time.
+        """
         current = self._current
-        held = self.queue.workers.heartbeat(
-            self.worker, checkpoint=self._checkpoint(), down=self.down(), available=self._available()
-        )
+        try:
+            held = self.queue.workers.heartbeat(
+                self.worker, checkpoint=self._checkpoint(), down=self.down(), available=self._available()
+            )
+        except StoreUnavailable:
+            self._store_lost = True
+            raise
+        if self._store_lost:
+            self._store_lost = False
+            self._judge_leases_after = time.monotonic() + self.worker.lease_s
         if not current:
             self._wake.set()  # idle: look again (a worker whose model kept a task from us may be gone)
         if current is not None and current not in held and current == self._current:
@@ -460,6 +475,8 @@ class Executor:
                 "task %s: this worker's claim lapsed and the task was taken back; stopping its run", current
             )
             self.runner.interrupt()
+        if time.monotonic() < self._judge_leases_after:
+            return
         for task in self.queue.recover(lapsed_only=True, requeue=self.settings.requeue_interrupted):
             log.warning(
                 "task %s: its worker %s stopped renewing its lease; %s",

@@ -38,9 +38,10 @@ def history_page(
     all_finished = set(statuses) == FINISHED
     marks = ", ".join("?" for _ in statuses)
     # Every finished status: walk the created_at index newest first and skip the few pending
-    # rows ("+status" keeps SQLite off the status index, which would sort the whole history).
-    # A few statuses: their (status, created_at) index entries are fewer and already ordered.
-    where = [f"+status IN ({marks})" if all_finished else f"status IN ({marks})"]
+    # rows (kept off the status index, which would sort the whole history). A few statuses:
+    # their (status, created_at) index entries are fewer and already ordered.
+    status = store.unindexed("status") if all_finished else "status"
+    where = [f"{status} IN ({marks})"]
     args: list[Any] = [s.value for s in statuses]
     if search:
         where.append("search_text LIKE ? ESCAPE '\\'")

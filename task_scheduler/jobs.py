@@ -504,16 +504,14 @@ class Jobs:
             paths.extend(str(p) for p in images)
         return paths
 
-    @staticmethod
-    def _with_counts(conn: Any, jobs: list[Job]) -> list[Job]:
+    def _with_counts(self, conn: Any, jobs: list[Job]) -> list[Job]:
         if not jobs:
             return jobs
         by_id = {job.id: job for job in jobs}
         marks = ", ".join("?" for _ in by_id)
         rows = conn.execute(
             "SELECT id, job_id, status, requeued_from, "
-            "coalesce(CASE WHEN json_valid(result) THEN json_array_length(result, '$.images') END, 0) "
-            "AS images "
+            f"coalesce({self.store.json_array_length('result', 'images')}, 0) AS images "
             f"FROM task WHERE job_id IN ({marks})",
             list(by_id),
         ).fetchall()

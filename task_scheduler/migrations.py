@@ -1,15 +1,89 @@
-"""Numbered schema migrations, applied in order on ``PRAGMA user_version``.
+"""Numbered schema migrations, the same numbers on SQLite and PostgreSQL.
 
 Each entry moves the schema from version ``n`` to ``n + 1`` and runs in the same transaction
 as its version bump, so a crash mid-upgrade leaves the previous version intact. Never edit a
-released migration; append a new one.
+released migration; append a new one. A script is written once in SQL both engines take
+(the PostgreSQL backend reads ``REAL`` as 8-byte floats and quotes the ``user`` column); a
+step that cannot be is a ``{"sqlite": ..., "postgresql": ...}`` pair. The version lives in
+``PRAGMA user_version`` on SQLite and in the ``schema_migration`` table on PostgreSQL, where an
+advisory lock lets one of many workers starting at once apply them.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from typing import Union
 
-MIGRATIONS: list[tuple[str, str]] = [
+from .db_backend import Backend
+from .db_sqlite import SqliteBackend
+
+Script = Union[str, dict[str, str]]
+
+#: migration 2 on PostgreSQL: the same columns, indexes and counts; triggers in PL/pgSQL
+_COUNTS_POSTGRESQL = """
+ALTER TABLE task ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE task ADD COLUMN requeued_from TEXT;
+ALTER TABLE task ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE task ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE task ADD COLUMN checkpoint_key TEXT;
+ALTER TABLE task ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+UPDATE task SET
+    checkpoint_key = lower(checkpoint),
+    search_text = lower(name || ' ' || coalesce(params::json ->> 'prompt', '') || ' '
+                        || coalesce(checkpoint, ''));
+CREATE INDEX idx_task_created ON task (created_at);
+CREATE INDEX idx_task_pending_order ON task (priority DESC, position) WHERE status = 'pending';
+CREATE INDEX idx_task_pending_position ON task (position) WHERE status = 'pending';
+CREATE INDEX idx_task_pending_checkpoint ON task (checkpoint_key, priority, position)
+    WHERE status = 'pending';
+CREATE INDEX idx_task_bookmarked ON task (bookmarked, created_at) WHERE bookmarked = 1;
+CREATE INDEX idx_task_job ON task (job_id) WHERE job_id IS NOT NULL;
+CREATE TABLE task_file (
+    task_id TEXT NOT NULL REFERENCES task (id) ON DELETE CASCADE,
+    ref     TEXT NOT NULL,
+    PRIMARY KEY (task_id, ref)
+);
+CREATE INDEX idx_task_file_ref ON task_file (ref);
+CREATE TABLE task_count (status TEXT PRIMARY KEY, n INTEGER NOT NULL);
+INSERT INTO task_count (status, n) SELECT status, count(*) FROM task GROUP BY status;
+CREATE FUNCTION task_count_track() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        UPDATE task_count SET n = n - 1 WHERE status = OLD.status;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO task_count (status, n) VALUES (NEW.status, 1)
+            ON CONFLICT (status) DO UPDATE SET n = task_count.n + 1;
+    END IF;
+    RETURN NULL;
+END $$;
+-- what SQLite's JSON1 gives the queries, tolerant of a damaged row as json_valid makes it there
+CREATE FUNCTION ts_json_number(doc TEXT, key TEXT) RETURNS DOUBLE PRECISION LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE item jsonb;
+BEGIN
+    item := doc::jsonb -> key;
+    RETURN CASE jsonb_typeof(item)
+        WHEN 'number' THEN item::text::double precision
+        WHEN 'boolean' THEN CASE WHEN item = 'true'::jsonb THEN 1 ELSE 0 END
+    END;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END $$;
+CREATE FUNCTION ts_json_array_length(doc TEXT, key TEXT) RETURNS INTEGER LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE item jsonb;
+BEGIN
+    item := doc::jsonb -> key;
+    RETURN CASE WHEN jsonb_typeof(item) = 'array' THEN jsonb_array_length(item) END;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END $$;
+CREATE TRIGGER task_count_insert AFTER INSERT ON task FOR EACH ROW EXECUTE FUNCTION task_count_track();
+CREATE TRIGGER task_count_delete AFTER DELETE ON task FOR EACH ROW EXECUTE FUNCTION task_count_track();
+CREATE TRIGGER task_count_status AFTER UPDATE OF status ON task FOR EACH ROW
+    WHEN (NEW.status IS DISTINCT FROM OLD.status) EXECUTE FUNCTION task_count_track();
+"""
+
+MIGRATIONS: list[tuple[str, Script]] = [
     (
         "tasks and queue state",
         """
@@ -44,7 +118,9 @@ MIGRATIONS: list[tuple[str, str]] = [
     ),
     (
         "crash accounting, requeue links, warnings, explicit order, input files, counts, paging indexes",
-        """
+        {
+            "postgresql": _COUNTS_POSTGRESQL,
+            "sqlite": """
         ALTER TABLE task ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE task ADD COLUMN requeued_from TEXT;
         ALTER TABLE task ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
@@ -84,6 +160,7 @@ MIGRATIONS: list[tuple[str, str]] = [
                 ON CONFLICT(status) DO UPDATE SET n = n + 1;
         END;
         """,
+        },
     ),
     (
         "jobs: named groups of tasks, a per-job hold, and keep / discard marks on their images",
@@ -178,47 +255,26 @@ MIGRATIONS: list[tuple[str, str]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def current_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+def script_for(step: Script, engine: str) -> str:
+    return step if isinstance(step, str) else step[engine]
 
 
-def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
-    """Bring ``conn`` (in autocommit mode) up to ``target``; returns the version reached.
+def migrate(target_db: Backend | sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
+    """Bring the database up to ``target``; returns the version reached.
 
     A database newer than this code is left untouched and refused: downgrading would drop
-    columns the newer version relies on.
+    columns the newer version relies on. A bare ``sqlite3`` connection (autocommit) is taken
+    too, for tools and tests that build an old schema.
     """
-    version = current_version(conn)
-    if version > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"the task database is schema version {version}, newer than this extension "
-            f"({SCHEMA_VERSION}); update the extension instead of downgrading the data"
-        )
-    while version < target:
-        _title, script = MIGRATIONS[version]
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            # executescript would COMMIT first; run statements one by one inside our transaction.
-            for statement in _statements(script):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {version + 1:d}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        version += 1
+    backend = SqliteBackend(target_db, "database") if isinstance(target_db, sqlite3.Connection) else target_db
+    with backend.migration_lock():
+        version = backend.schema_version()
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"the task database is schema version {version}, newer than this extension "
+                f"({SCHEMA_VERSION}); update the extension instead of downgrading the data"
+            )
+        while version < target:
+            backend.apply_migration(version + 1, script_for(MIGRATIONS[version][1], backend.engine))
+            version = backend.schema_version()
     return version
-
-
-def _statements(script: str) -> list[str]:
-    parts: list[str] = []
-    buffer = ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            if buffer.strip():
-                parts.append(buffer.strip())
-            buffer = ""
-    if buffer.strip():
-        parts.append(buffer.strip())
-    return parts

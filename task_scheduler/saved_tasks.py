@@ -179,7 +179,7 @@ class SavedTasks:
                 ),
             )
             conn.executemany(
-                "INSERT OR IGNORE INTO saved_task_file (saved_id, ref) VALUES (?, ?)",
+                "INSERT INTO saved_task_file (saved_id, ref) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(saved.id, ref) for ref in saved.files],
             )
         if self.queue.files is not None:  # recorded: the puts need not hold these any more

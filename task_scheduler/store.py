@@ -1,10 +1,11 @@
-"""SQLite persistence for tasks: one connection policy, one transaction helper, one status writer.
+"""Persistence for tasks: one connection policy, one transaction helper, one status writer.
 
 Why one shared connection behind a lock: the queue lives inside a WebUI process where the
 executor, gradio handlers and HTTP routes all touch it from different threads. Serialising them
-in Python means SQLite never has to arbitrate between our own writers, so "database is locked"
-can only come from *another process* holding the file, which we report as
-:class:`StoreUnavailable` instead of failing a random request.
+in Python means the database never has to arbitrate between our own writers, so "database is
+locked" (or an unreachable server) can only come from *outside* this process, which we report
+as :class:`StoreUnavailable` instead of failing a random request. The engine (SQLite file or
+PostgreSQL server) sits behind :mod:`.db_backend`; every query here is written once for both.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidTransition, StoreUnavailable, TaskNotFound
+from .db_backend import Backend, Connection, Row
+from .db_location import StoreLocation, parse_location
+from .db_sqlite import SqliteBackend
+from .errors import InvalidTransition, StoreConflict, StoreUnavailable, TaskNotFound
 from .migrations import migrate
 from .task import Task, TaskResult, TaskStatus, allowed_sources, checkpoint_key, damaged_task
 
@@ -70,63 +74,63 @@ def search_text(name: str, params: dict[str, Any], checkpoint: str | None) -> st
 
 
 class Store:
-    """Owns the database file. Every public read or write goes through :meth:`read` / :meth:`write`."""
+    """Owns the queue's database. Every public read or write goes through :meth:`read` / :meth:`write`.
+
+    ``location``: a SQLite file path, or a ``postgresql://`` URL (:mod:`.db_location`).
+    """
 
     def __init__(
         self,
-        path: str | Path,
+        location: str | Path | StoreLocation,
         *,
         busy_timeout_s: float = 10.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.path = Path(path)
+        self.location = location if isinstance(location, StoreLocation) else parse_location(location)
         self.clock = clock
         self._lock = threading.RLock()
         self._revision_changed = threading.Condition(self._lock)
         self._closed = False
         self._watchers: list[Callable[[], None]] = []
         self._watch_thread: threading.Thread | None = None
-        self._data_version = 0
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._backend = _open_backend(self.location, busy_timeout_s)
         try:
-            self._conn = sqlite3.connect(
-                str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-            )
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000):d}")
-            self._check_integrity()  # before anything writes to the file (WAL mode, migrations)
-            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StoreUnavailable(f"{self.path}: could not switch to WAL mode (got {mode})")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            migrate(self._conn)
+            migrate(self._backend)
             self._revision = int(self._meta("revision", "0"))
-            self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            self._conn_close_quietly()
-            raise StoreUnavailable(_explain(self.path, exc)) from exc
-        except StoreUnavailable:
-            self._conn_close_quietly()
+            self._backend.other_writers()  # start looking from here
+        except BaseException as exc:
+            self._backend.close()
+            if self._backend.is_error(exc):
+                raise StoreUnavailable(self._backend.explain(exc)) from exc
             raise
 
-    def _check_integrity(self) -> None:
-        """``PRAGMA quick_check``: refuse a damaged file before the first write touches it.
+    @property
+    def path(self) -> Path:
+        """The SQLite file (a PostgreSQL store has none: ask :attr:`location`)."""
+        if self.location.path is None:
+            raise AttributeError("a PostgreSQL store has no file path")
+        return self.location.path
 
-        A file with one bad page still opens and serves; writing to it (even the revision) can
-        spread the damage. quick_check reads every page once (about a second at 100 000 tasks).
-        """
-        rows = [str(r[0]) for r in self._conn.execute("PRAGMA quick_check(5)").fetchall()]
-        if rows != ["ok"]:
-            raise StoreUnavailable(_damaged(self.path, "; ".join(rows)))
+    @property
+    def engine(self) -> str:
+        return self._backend.engine
 
-    def _conn_close_quietly(self) -> None:
-        conn = getattr(self, "_conn", None)
-        if conn is not None:
-            try:
-                conn.close()
-            except sqlite3.Error:
-                pass
+    @property
+    def claim_lock(self) -> str:
+        """SQL appended to a claim's candidate query: skip rows another claimer holds."""
+        return self._backend.claim_lock
+
+    def unindexed(self, column: str) -> str:
+        """``column`` as the planner must not use an index for (SQLite's unary ``+``)."""
+        return f"+{column}" if self._backend.engine == "sqlite" else column
+
+    def json_number(self, column: str, key: str) -> str:
+        """SQL for the number at ``key`` of the JSON text in ``column`` (NULL when not JSON)."""
+        return self._backend.json_number(column, key)
+
+    def json_array_length(self, column: str, key: str) -> str:
+        """SQL for the length of the array at ``key`` of the JSON in ``column`` (NULL when none)."""
+        return self._backend.json_array_length(column, key)
 
     # -- connection and transactions -------------------------------------------------------
 
@@ -134,49 +138,61 @@ class Store:
         with self._lock:
             if not self._closed:
                 self._closed = True
-                self._conn.close()
+                self._backend.close()
 
     @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
+    def read(self) -> Iterator[Connection]:
         with self._lock:
             self._check_open()
             try:
-                yield self._conn
-            except sqlite3.DatabaseError as exc:
-                raise StoreUnavailable(_explain(self.path, exc)) from exc
+                self._backend.reconnect_if_lost()
+                yield self._backend.conn
+            except Exception as exc:
+                if self._backend.is_error(exc):
+                    raise StoreUnavailable(self._backend.explain(exc)) from exc
+                raise
 
     @contextmanager
-    def write(self, *, quiet: bool = False) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction that bumps the revision when it changed a row.
+    def write(self, *, quiet: bool = False, exclusive: bool = True) -> Iterator[Connection]:
+        """One write transaction that bumps the revision when it changed a row.
 
         A transaction that changed nothing (the executor's idle ``claim_next``) leaves the
         revision alone, so it wakes no ``/wait`` client. ``quiet``: a change nobody needs to be
         woken for (a heartbeat, a lease renewal, a progress step) leaves it alone too.
+        ``exclusive`` (PostgreSQL; SQLite always is): no other process writes meanwhile. Only a
+        claim, which locks its own rows, and quiet writes, which touch their own worker's rows,
+        may share.
         """
         with self._lock:
             self._check_open()
+            backend = self._backend
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.DatabaseError as exc:
-                raise StoreUnavailable(_explain(self.path, exc)) from exc
+                backend.reconnect_if_lost()
+                backend.begin(exclusive=exclusive and not quiet)
+            except Exception as exc:
+                if backend.is_error(exc):
+                    backend.rollback()
+                    raise StoreUnavailable(backend.explain(exc)) from exc
+                raise
             changed = False
             try:
-                before = self._conn.total_changes
-                yield self._conn
-                changed = not quiet and self._conn.total_changes != before
+                before = backend.changes()
+                yield backend.conn
+                changed = not quiet and backend.changes() != before
                 if changed:
-                    self._conn.execute(
-                        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'"
+                    backend.conn.execute(
+                        "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+                        "WHERE key = 'revision'"
                     )
                     revision = int(self._meta("revision", "0"))  # other processes bump it too
-                self._conn.execute("COMMIT")
+                    backend.announce(revision)
+                backend.commit()
             except BaseException as exc:
-                try:
-                    self._conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                if isinstance(exc, sqlite3.DatabaseError):
-                    raise StoreUnavailable(_explain(self.path, exc)) from exc
+                backend.rollback()
+                if backend.is_conflict(exc):
+                    raise StoreConflict(backend.explain(exc)) from exc
+                if backend.is_error(exc):
+                    raise StoreUnavailable(backend.explain(exc)) from exc
                 raise
             if changed:
                 self._revision = revision
@@ -184,7 +200,7 @@ class Store:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise StoreUnavailable(f"{self.path}: the task store is closed")
+            raise StoreUnavailable(f"{self.location}: the task store is closed")
 
     # -- revision ----------------------------------------------------------------------------
 
@@ -208,22 +224,21 @@ class Store:
             return self._revision
 
     def _look_for_other_writers(self) -> bool:
-        """True when another connection committed a change that bumped the revision.
+        """True when another process committed a change that bumped the revision.
 
-        ``PRAGMA data_version`` changes only when *another* connection committed, and costs
-        microseconds, so a waiting process polls it instead of re-reading the queue.
+        The backend's look costs microseconds (SQLite's ``data_version``, PostgreSQL's pending
+        notifications), so a waiting process polls it instead of re-reading the queue.
         """
         with self._lock:
-            if self._closed:
+            if self._closed or not self._backend.other_writers():
                 return False
             try:
-                version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-                if version == self._data_version:
-                    return False
-                self._data_version = version
+                self._backend.reconnect_if_lost()
                 revision = int(self._meta("revision", "0"))
-            except sqlite3.DatabaseError:
-                return False  # the next look tries again; a reader never fails on this
+            except Exception as exc:
+                if isinstance(exc, StoreUnavailable) or self._backend.is_error(exc):
+                    return False  # the next look tries again; a reader never fails on this
+                raise
             if revision == self._revision:
                 return False  # a quiet write (heartbeat, progress) elsewhere
             self._revision = revision
@@ -268,7 +283,7 @@ class Store:
     # -- meta key/value ----------------------------------------------------------------------
 
     def _meta(self, key: str, default: str) -> str:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = self._backend.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
     def get_meta(self, key: str, default: str = "") -> str:
@@ -276,13 +291,13 @@ class Store:
             return self._meta(key, default)
 
     @staticmethod
-    def meta(conn: sqlite3.Connection, key: str, default: str = "") -> str:
+    def meta(conn: Connection, key: str, default: str = "") -> str:
         """A meta value read inside a transaction the caller holds."""
         row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
     @staticmethod
-    def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    def set_meta(conn: Connection, key: str, value: str) -> None:
         conn.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -292,7 +307,7 @@ class Store:
     # -- tasks -------------------------------------------------------------------------------
 
     @staticmethod
-    def insert(conn: sqlite3.Connection, task: Task) -> None:
+    def insert(conn: Connection, task: Task) -> None:
         conn.execute(
             f"INSERT INTO task ({TASK_COLUMNS}, checkpoint_key, search_text) "
             f"VALUES ({', '.join('?' for _ in range(TASK_COLUMNS.count(',') + 3))})",
@@ -332,21 +347,20 @@ class Store:
         )
 
     @staticmethod
-    def attach_files(conn: sqlite3.Connection, task_id: str, refs: Iterable[str]) -> None:
+    def attach_files(conn: Connection, task_id: str, refs: Iterable[str]) -> None:
         conn.executemany(
-            "INSERT OR IGNORE INTO task_file (task_id, ref) VALUES (?, ?)", [(task_id, r) for r in refs]
+            "INSERT INTO task_file (task_id, ref) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            [(task_id, r) for r in refs],
         )
 
     @staticmethod
-    def files_of(conn: sqlite3.Connection, task_id: str) -> list[str]:
+    def files_of(conn: Connection, task_id: str) -> list[str]:
         return [
             r[0] for r in conn.execute("SELECT ref FROM task_file WHERE task_id = ? ORDER BY ref", (task_id,))
         ]
 
     @staticmethod
-    def delete_tasks(
-        conn: sqlite3.Connection, where: str, args: Iterable[Any] = ()
-    ) -> tuple[list[str], list[str]]:
+    def delete_tasks(conn: Connection, where: str, args: Iterable[Any] = ()) -> tuple[list[str], list[str]]:
         """Delete matching tasks; return their ids and the file references nobody uses any more."""
         args = tuple(args)
         ids = [r[0] for r in conn.execute(f"SELECT id FROM task WHERE {where}", args)]
@@ -363,7 +377,7 @@ class Store:
         return ids, Store.unused_refs(conn, refs)
 
     @staticmethod
-    def unused_refs(conn: sqlite3.Connection, refs: Iterable[str]) -> list[str]:
+    def unused_refs(conn: Connection, refs: Iterable[str]) -> list[str]:
         """The file references no task and no saved task uses (any more)."""
         return [
             ref
@@ -377,20 +391,20 @@ class Store:
         ]
 
     @staticmethod
-    def fetch(conn: sqlite3.Connection, task_id: str) -> Task:
+    def fetch(conn: Connection, task_id: str) -> Task:
         row = conn.execute(f"SELECT {TASK_COLUMNS} FROM task WHERE id = ?", (task_id,)).fetchone()
         if row is None:
             raise TaskNotFound(task_id)
         return row_to_task(row)
 
     @staticmethod
-    def fetch_many(conn: sqlite3.Connection, sql_tail: str, args: Iterable[Any] = ()) -> list[Task]:
+    def fetch_many(conn: Connection, sql_tail: str, args: Iterable[Any] = ()) -> list[Task]:
         rows = conn.execute(f"SELECT {TASK_COLUMNS} FROM task {sql_tail}", tuple(args)).fetchall()
         return [row_to_task(row) for row in rows]
 
     def transition(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         task_id: str,
         target: TaskStatus,
         *,
@@ -422,7 +436,7 @@ class Store:
 
     def update_fields(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         task_id: str,
         fields: dict[str, Any],
         *,
@@ -449,9 +463,7 @@ class Store:
             raise self._refusal(conn, task_id, None, action)
 
     @staticmethod
-    def _refusal(
-        conn: sqlite3.Connection, task_id: str, target: TaskStatus | None, action: str | None
-    ) -> Exception:
+    def _refusal(conn: Connection, task_id: str, target: TaskStatus | None, action: str | None) -> Exception:
         row = conn.execute("SELECT status FROM task WHERE id = ?", (task_id,)).fetchone()
         if row is None:
             return TaskNotFound(task_id)
@@ -478,7 +490,7 @@ def _assignments(fields: dict[str, Any]) -> tuple[list[str], list[Any]]:
     return assignments, values
 
 
-def row_to_task(row: sqlite3.Row) -> Task:
+def row_to_task(row: Row) -> Task:
     """The row as a task; a row that cannot be read becomes a damaged task naming why."""
     try:
         task = _read_row(row)
@@ -490,7 +502,7 @@ def row_to_task(row: sqlite3.Row) -> Task:
         return damaged_task(row, f"the stored task cannot be read ({type(exc).__name__}: {exc})"[:500])
 
 
-def _read_row(row: sqlite3.Row) -> Task:
+def _read_row(row: Row) -> Task:
     return Task(
         id=row["id"],
         kind=row["kind"],
@@ -524,21 +536,18 @@ def _read_row(row: sqlite3.Row) -> Task:
     )
 
 
-def _damaged(path: Path, detail: str) -> str:
-    return (
-        f"{path}: the task database is damaged (integrity check: {detail[:300]}). It was left untouched; "
-        "move it aside to start an empty queue, or restore a backup "
-        "(sqlite3's .recover can save what is readable)."
-    )
+def _open_backend(location: StoreLocation, busy_timeout_s: float) -> Backend:
+    try:
+        if location.is_postgres:
+            from .db_postgres import PostgresBackend
 
-
-def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
-    text = str(exc)
-    if "locked" in text or "busy" in text:
-        return f"{path}: the task database is locked by another process ({text}); is a second WebUI using it?"
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return (
-            f"{path}: the task database is unreadable ({text}). It was left untouched; "
-            "move it aside to start an empty queue, or restore a backup."
-        )
-    return f"{path}: {text}"
+            return PostgresBackend(location, connect_timeout_s=busy_timeout_s)
+        assert location.path is not None
+        return SqliteBackend.open(location.path, busy_timeout_s=busy_timeout_s)
+    except sqlite3.DatabaseError as exc:  # the file cannot even be opened
+        raise StoreUnavailable(f"{location}: {exc}") from exc
+    except ImportError as exc:
+        raise StoreUnavailable(
+            f"{location}: a PostgreSQL store needs psycopg 3 (pip install 'psycopg[binary]'; "
+            "the extension's install.py installs it when the URL is configured): {exc}"
+        ) from exc

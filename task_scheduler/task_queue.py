@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from . import claiming, ordering
-from .errors import InvalidTaskData, InvalidTransition, TaskNotFound
+from .errors import InvalidTaskData, InvalidTransition, StoreConflict, TaskNotFound
 from .events import EventBus, Listener, QueueEvent
 from .files import FileStore
 from .history import Page, history_page
@@ -297,10 +297,25 @@ class TaskQueue:
         idle worker has loaded. Pending tasks of a held job (see :mod:`.jobs`), and tasks pinned
         to another worker, are passed over. Returns None when nothing may run (empty, or paused).
         """
+        for attempt in range(3):
+            try:
+                return self._claim_once(worker, prefer_checkpoint, skip_checkpoints)
+            except StoreConflict:  # lost a race with another process's claim: look again
+                if attempt == 2:
+                    raise
+        return None  # pragma: no cover - the loop returns or raises
+
+    def _claim_once(
+        self, worker: WorkerIdentity | None, prefer_checkpoint: str | None, skip_checkpoints: Collection[str]
+    ) -> Task | None:
+        """One claim transaction. It shares the store with other claims (each locks only its
+        candidate row, and skips rows another claimer holds) but never with a writer that
+        reorders or ends tasks."""
         prefer = checkpoint_key(prefer_checkpoint)
         skip = {key for key in map(checkpoint_key, skip_checkpoints) if key}
         worker_id = worker.id if worker is not None else None
-        with self.store.write() as conn:
+        lock = self.store.claim_lock
+        with self.store.write(exclusive=False) as conn:
             if worker_id is not None:
                 if self.workers.is_paused(conn, worker_id):
                     return None
@@ -318,7 +333,7 @@ class TaskQueue:
                 if run_once:
                     runnable, args = claiming.runnable_clause(ordered_skip, worker_id, held_too=True)
                     row = conn.execute(
-                        "SELECT id FROM task WHERE id = ? AND status = 'pending'" + runnable,
+                        "SELECT id FROM task WHERE id = ? AND status = 'pending'" + runnable + lock,
                         [run_once, *args],
                     ).fetchone()
                     exists = conn.execute(
@@ -328,7 +343,7 @@ class TaskQueue:
                         self.store.set_meta(conn, "run_once", "")
                         chosen = row[0] if row else None
             else:
-                chosen = claiming.pick(conn, prefer, ordered_skip, worker_id)
+                chosen = claiming.pick(conn, prefer, ordered_skip, worker_id, lock=lock)
             failed: list[Task] = []
             task: Task | None = None
             while chosen is not None:
@@ -359,7 +374,7 @@ class TaskQueue:
                 )
                 failed.append(replace(task, status=TaskStatus.FAILED))
                 task = None
-                chosen = None if paused else claiming.pick(conn, prefer, ordered_skip, worker_id)
+                chosen = None if paused else claiming.pick(conn, prefer, ordered_skip, worker_id, lock=lock)
             if worker_id is not None and task is not None:
                 self.workers.set_state(
                     conn, worker_id, state="running", current_task=task.id, checkpoint=prefer_checkpoint

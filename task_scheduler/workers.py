@@ -199,7 +199,7 @@ class Workers:
                 "stopped_at = NULL, "
                 "state = CASE WHEN ? THEN 'down' WHEN current_task IS NULL THEN 'idle' ELSE 'running' END "
                 "WHERE id = ?",
-                (now, checkpoint, _key(checkpoint), _keys_json(available), int(down), identity.id),
+                (now, checkpoint, _key(checkpoint), _keys_json(available), bool(down), identity.id),
             )
             conn.execute(
                 "UPDATE task SET lease_expires_at = ? WHERE worker_id = ? AND status = 'running'",

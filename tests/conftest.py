@@ -1,4 +1,9 @@
-"""Shared fixtures: a real SQLite store in a temporary folder, the queue over it, an executor.
+"""Shared fixtures: a real store in a temporary folder, the queue over it, an executor.
+
+The store is SQLite, and for the modules that form the store contract (those that set
+``STORE_ENGINES``) also PostgreSQL: a real server this run starts itself (bench/pg_cluster.py),
+one fresh schema per test. Without PostgreSQL on the machine those cases are skipped, unless
+``TASK_SCHEDULER_REQUIRE_POSTGRES=1`` (CI) makes that a failure.
 
 The WebUI test double's fixtures (``webui``, ``forge_webui``, ``a1111_webui``) come from
 ``tests/webui_double/fixtures.py``, the standalone server's (``fakes``, ``start_server``) from
@@ -7,6 +12,9 @@ The WebUI test double's fixtures (``webui``, ``forge_webui``, ``a1111_webui``) c
 
 from __future__ import annotations
 
+import itertools
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,9 +60,50 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "queue" / "task_scheduler.sqlite3"
 
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import pg_cluster  # noqa: E402 - a throwaway PostgreSQL server, shared with the benches
+
+ENGINES = ("sqlite", "postgresql")
+_schemas = itertools.count(1)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A contract module (``STORE_ENGINES = ENGINES``) runs each of its store tests on every engine."""
+    engines = getattr(metafunc.module, "STORE_ENGINES", None)
+    if engines and "store_engine" in metafunc.fixturenames:
+        metafunc.parametrize("store_engine", engines, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pg_cluster.PgCluster]:
+    """One PostgreSQL server for the whole run (a few seconds to start)."""
+    reason = pg_cluster.available()
+    if reason:
+        if os.environ.get("TASK_SCHEDULER_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required here: {reason}")
+        pytest.skip(reason)
+    cluster = pg_cluster.PgCluster().start()
+    yield cluster
+    cluster.destroy()
+
+
 @pytest.fixture
-def store(db_path: Path, clock: FakeClock) -> Iterator[Store]:
-    s = Store(db_path, clock=clock)
+def store_engine(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def store_location(store_engine: str, db_path: Path, request: pytest.FixtureRequest) -> str | Path:
+    """Where this test's queue lives: its SQLite file, or a fresh schema on the test server."""
+    if store_engine == "sqlite":
+        return db_path
+    cluster = request.getfixturevalue("postgres")
+    return cluster.url(schema=f"t{os.getpid()}_{next(_schemas)}")
+
+
+@pytest.fixture
+def store(store_location: str | Path, clock: FakeClock) -> Iterator[Store]:
+    s = Store(store_location, clock=clock)
     yield s
     s.close()
 

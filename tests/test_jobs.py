@@ -22,6 +22,9 @@ from task_scheduler.runner import InMemoryRunner, RunResult
 from task_scheduler.task import Task, TaskResult, TaskStatus
 from task_scheduler.task_queue import TaskQueue
 
+#: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
+STORE_ENGINES = ("sqlite", "postgresql")
+
 
 @pytest.fixture
 def jobs(queue: TaskQueue) -> Jobs:

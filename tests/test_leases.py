@@ -9,6 +9,9 @@ from task_scheduler.runner import InMemoryRunner
 from task_scheduler.task import NewTask, TaskStatus
 from task_scheduler.workers import WorkerIdentity
 
+#: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
+STORE_ENGINES = ("sqlite", "postgresql")
+
 
 def worker(name: str, lease_s: float = 60.0) -> WorkerIdentity:
     return WorkerIdentity.local(name, lease_s=lease_s)

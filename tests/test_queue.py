@@ -10,6 +10,9 @@ from helpers import make_task
 from task_scheduler.errors import InvalidTaskData, InvalidTransition, TaskNotFound
 from task_scheduler.task import NewTask, TaskResult, TaskStatus
 
+#: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
+STORE_ENGINES = ("sqlite", "postgresql")
+
 
 def names(tasks):
     return [t.params["prompt"] for t in tasks]
@@ -208,13 +211,13 @@ def test_paused_queue_claims_nothing_but_run_next(queue):
     assert not queue.paused and queue.claim_next().id == a.id
 
 
-def test_pause_state_survives_reopening(queue, store, db_path, clock):
+def test_pause_state_survives_reopening(queue, store, store_location, clock):
     from task_scheduler.store import Store
     from task_scheduler.task_queue import TaskQueue
 
     queue.pause()
     store.close()
-    reopened = TaskQueue(Store(db_path, clock=clock))
+    reopened = TaskQueue(Store(store_location, clock=clock))
     assert reopened.paused
 
 

@@ -20,6 +20,9 @@ from task_scheduler.errors import InvalidTaskData, TaskNotFound
 from task_scheduler.saved_tasks import SavedTasks
 from task_scheduler.task import NewTask, TaskStatus
 
+#: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
+STORE_ENGINES = ("sqlite", "postgresql")
+
 
 @pytest.fixture
 def saved(queue, files) -> SavedTasks:

@@ -13,8 +13,9 @@ import pytest
 from helpers import make_task
 
 import task_scheduler
+from task_scheduler.db_sqlite import statements
 from task_scheduler.errors import StoreUnavailable
-from task_scheduler.migrations import MIGRATIONS, SCHEMA_VERSION, _statements, migrate
+from task_scheduler.migrations import MIGRATIONS, SCHEMA_VERSION, migrate, script_for
 from task_scheduler.store import Store
 from task_scheduler.task import TaskStatus
 from task_scheduler.task_queue import TaskQueue
@@ -66,7 +67,7 @@ def test_migration_runs_atomically(tmp_path, monkeypatch):
     path = tmp_path / "q.sqlite3"
     _open_at_version(path, 1).close()
     broken = list(MIGRATIONS)
-    broken[1] = (broken[1][0], broken[1][1] + "\nTHIS IS NOT SQL;")
+    broken[1] = (broken[1][0], script_for(broken[1][1], "sqlite") + "\nTHIS IS NOT SQL;")
     monkeypatch.setattr("task_scheduler.migrations.MIGRATIONS", broken)
     with pytest.raises(StoreUnavailable):
         Store(path)
@@ -88,7 +89,7 @@ def test_a_database_from_a_newer_version_is_refused_untouched(tmp_path):
 
 
 def test_statement_splitter_keeps_statements_whole():
-    assert _statements("CREATE TABLE a (x TEXT DEFAULT ';');\nSELECT 1;") == [
+    assert statements("CREATE TABLE a (x TEXT DEFAULT ';');\nSELECT 1;") == [
         "CREATE TABLE a (x TEXT DEFAULT ';');",
         "SELECT 1;",
     ]

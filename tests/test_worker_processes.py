@@ -1,4 +1,5 @@
-"""Several worker processes on one SQLite file: the store is the only thing they share.
+"""Several worker processes on one store (a SQLite file, a PostgreSQL server): the store is the
+only thing they share.
 
 Each worker is a real process (bench/sim_worker.py: an executor with a simulated runner); this
 test process queues, steers and reads, as a second WebUI's tab would.
@@ -29,7 +30,7 @@ import sim_worker  # noqa: E402 - the worker process, shared with bench/workers.
 class Workers:
     """Start, kill and stop worker processes; read their run logs."""
 
-    def __init__(self, db: Path, log: Path) -> None:
+    def __init__(self, db: Path | str, log: Path) -> None:
         self.db, self.log = db, log
         self.procs: dict[str, subprocess.Popen] = {}
 
@@ -59,9 +60,13 @@ class Workers:
         return [tuple(line.split()) for line in self.log.read_text().splitlines() if line.strip()]
 
 
+#: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
+STORE_ENGINES = ("sqlite", "postgresql")
+
+
 @pytest.fixture
-def db(tmp_path):
-    return tmp_path / "shared.sqlite3"
+def db(store_location):
+    return store_location
 
 
 @pytest.fixture

@@ -9,30 +9,38 @@
   cost per unit (:func:`pace`), so a queue of small and large tasks is not judged by the last
   one alone. ``None`` until some task has finished.
 
-The numbers come from SQL aggregates over the store (JSON1), never from loading every task.
+The numbers come from SQL aggregates over the store, never from loading every task.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..store import Store
 from ..task import FINISHED
 from ..task_queue import TaskQueue
 
 #: recent tasks whose durations set the pace
 RECENT = 20
 
-#: a row whose params are not JSON (damaged) counts with the defaults instead of failing the query
-_NUM = "coalesce(CASE WHEN json_valid(params) THEN json_extract(params, '$.{name}') END, {default})"
-_HR = _NUM.format(name="hr_scale", default=2)
-#: work units of one task row (a trusted constant: no request text ever reaches it)
-UNITS_SQL = (
-    f"({_NUM.format(name='steps', default=20)} * {_NUM.format(name='n_iter', default=1)}"
-    f" * {_NUM.format(name='batch_size', default=1)}"
-    f" * {_NUM.format(name='width', default=512)} * {_NUM.format(name='height', default=512)} / 262144.0"
-    f" * (CASE WHEN json_valid(params) AND json_extract(params, '$.enable_hr') THEN 1 + {_HR} * {_HR}"
-    " ELSE 1 END))"
-)
+
+def units_sql(store: Store) -> str:
+    """SQL for the work units of one task row (built from trusted constants only).
+
+    A row whose params are not JSON (damaged) counts with the defaults instead of failing.
+    """
+
+    def num(name: str, default: float) -> str:
+        return f"coalesce({store.json_number('params', name)}, {default})"
+
+    hires = num("hr_scale", 2)
+    return (
+        f"({num('steps', 20)} * {num('n_iter', 1)} * {num('batch_size', 1)}"
+        f" * {num('width', 512)} * {num('height', 512)} / 262144.0"
+        f" * (CASE WHEN {num('enable_hr', 0)} <> 0 THEN 1 + {hires} * {hires} ELSE 1 END))"
+    )
+
+
 _FINISHED = ", ".join(f"'{status.value}'" for status in sorted(FINISHED, key=lambda s: s.value))
 
 
@@ -41,6 +49,7 @@ def queue_stats(queue: TaskQueue, running_fractions: dict[str, float]) -> dict[s
 
     ``running_fractions`` maps each running task's id to its progress (0..1).
     """
+    units = units_sql(queue.store)
     with queue.store.read() as conn:
         oldest = conn.execute(
             "SELECT min(created_at) FROM task WHERE status IN ('pending', 'running')"
@@ -51,11 +60,11 @@ def queue_stats(queue: TaskQueue, running_fractions: dict[str, float]) -> dict[s
                 f"SELECT count(*) FROM task WHERE status IN ({_FINISHED}) AND finished_at >= ?", (oldest,)
             ).fetchone()[0]
         pending, pending_units = conn.execute(
-            f"SELECT count(*), coalesce(sum({UNITS_SQL}), 0) FROM task WHERE status = 'pending'"
+            f"SELECT count(*), coalesce(sum({units}), 0) FROM task WHERE status = 'pending'"
         ).fetchone()
-        running_units = conn.execute(f"SELECT id, {UNITS_SQL} FROM task WHERE status = 'running'").fetchall()
+        running_units = conn.execute(f"SELECT id, {units} FROM task WHERE status = 'running'").fetchall()
         recent = conn.execute(
-            f"SELECT finished_at - started_at, {UNITS_SQL} FROM task WHERE status = 'done' "
+            f"SELECT finished_at - started_at, {units} FROM task WHERE status = 'done' "
             "AND started_at IS NOT NULL AND finished_at >= started_at "
             "ORDER BY created_at DESC LIMIT ?",
             (RECENT,),

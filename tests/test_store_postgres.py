@@ -1,0 +1,137 @@
+"""What the PostgreSQL store adds to the contract: URLs without secrets, one queue per schema,
+migrations applied once by many starting workers, wake-ups through NOTIFY, lost connections.
+
+Runs on a real server started by the tests (conftest ``postgres``); the rest of the store
+contract (queue, jobs, leases, saved tasks, worker processes) runs on both engines.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+from helpers import make_task
+
+import task_scheduler
+from task_scheduler.db_location import InvalidLocation, parse_location
+from task_scheduler.errors import StoreUnavailable
+from task_scheduler.migrations import SCHEMA_VERSION
+from task_scheduler.store import Store
+from task_scheduler.task import TaskStatus
+from task_scheduler.task_queue import TaskQueue
+
+REPO_ROOT = str(Path(task_scheduler.__file__).resolve().parents[1])
+
+
+def test_a_url_names_the_server_without_its_password():
+    location = parse_location("postgresql://render:s3cr3t@db.example:5433/queue?sslmode=require&schema=farm")
+    assert location.is_postgres and location.schema == "farm"
+    assert "s3cr3t" not in location.display and "s3cr3t" not in repr(location)
+    assert location.display == "postgresql://render:***@db.example:5433/queue?sslmode=require&schema=farm"
+    assert "schema" not in location.conninfo  # our parameter, not libpq's
+    assert parse_location("/data/q.sqlite3").kind == "sqlite"
+
+
+@pytest.mark.parametrize("schema", ["1abc", "a-b", "x" * 64, "a;drop"])
+def test_a_schema_that_is_not_a_plain_name_is_refused(schema):
+    with pytest.raises(InvalidLocation, match="not a plain name"):
+        parse_location(f"postgresql://u@h/db?schema={schema}")
+
+
+def test_an_unreachable_server_is_reported_without_the_password(postgres):
+    url = f"postgresql://someone:hunter2@127.0.0.1:{postgres.port + 1}/nowhere"
+    with pytest.raises(StoreUnavailable) as caught:
+        Store(url, busy_timeout_s=2)
+    assert "hunter2" not in str(caught.value)
+    assert "unreachable" in str(caught.value) and "someone:***@127.0.0.1" in str(caught.value)
+
+
+def test_two_schemas_in_one_database_are_two_queues(postgres):
+    a = TaskQueue(Store(postgres.url(schema="queue_a")))
+    b = TaskQueue(Store(postgres.url(schema="queue_b")))
+    try:
+        a.enqueue(make_task("only in a"))
+        assert [t.params["prompt"] for t in a.pending()] == ["only in a"]
+        assert b.pending() == []
+    finally:
+        a.store.close()
+        b.store.close()
+
+
+def test_eight_processes_starting_at_once_migrate_once(postgres):
+    url = postgres.url(schema="race")
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {REPO_ROOT!r})
+        from task_scheduler.store import Store
+        Store({url!r}).close()
+        print("ok")
+        """
+    )
+    pipe = subprocess.PIPE
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=pipe, stderr=pipe, text=True)
+        for _ in range(8)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, [err for _, err in outputs]
+    store = Store(url)
+    with store.read() as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_migration ORDER BY version")]
+    store.close()
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
+
+
+def test_a_change_in_another_process_wakes_a_waiter(postgres, tmp_path):
+    url = postgres.url(schema="wake")
+    queue = TaskQueue(Store(url))
+    since = queue.store.revision
+    woke = threading.Event()
+    unwatch = queue.store.watch(woke.set)
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {REPO_ROOT!r})
+        from task_scheduler.store import Store
+        from task_scheduler.task_queue import TaskQueue
+        from task_scheduler.task import NewTask
+        TaskQueue(Store({url!r})).enqueue(NewTask(kind="txt2img", params={{"prompt": "elsewhere"}}))
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    assert queue.store.wait_for_revision(since, timeout=30) > since
+    assert woke.wait(30)
+    unwatch()
+    assert [t.params["prompt"] for t in queue.pending()] == ["elsewhere"]
+    queue.store.close()
+
+
+def test_a_dropped_connection_fails_one_call_and_the_next_reconnects(postgres):
+    url = postgres.url(schema="dropped")
+    queue = TaskQueue(Store(url))
+    task = queue.enqueue(make_task("kept"))
+    killer = Store(url)
+    with killer.read() as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'task-scheduler' AND pid <> pg_backend_pid()"
+        )
+    killer.close()
+    with pytest.raises(StoreUnavailable, match="unreachable"):
+        queue.get(task.id)  # the broken connection shows as the store being out of reach
+    assert queue.get(task.id).status is TaskStatus.PENDING  # and the next call reconnects
+    claimed = queue.claim_next()
+    assert claimed is not None and claimed.id == task.id
+    queue.store.close()
+
+
+def test_the_column_named_user_is_the_tasks_own_not_the_login(postgres):
+    queue = TaskQueue(Store(postgres.url(schema="users")))
+    task = queue.enqueue(make_task("mine", user="alice"))
+    assert queue.get(task.id).user == "alice"  # unquoted, PostgreSQL would read its login name
+    queue.store.close()
