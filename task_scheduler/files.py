@@ -1,5 +1,10 @@
 """Binary inputs (init images, masks, extension images) as files beside the database.
 
+On a queue shared by several machines (PostgreSQL) the files live in the database instead
+(:class:`~task_scheduler.blobs.StoreBlobs`, unless the user names a folder every machine
+mounts), and the folder is each machine's cache of them: a worker on another machine reads
+an init image the way the machine that queued it does.
+
 Files are content-addressed (``<sha256>.<ext>``), so a sweep of 100 tasks over one init image
 stores it once, and a requeued copy shares its original's files. The ``task_file`` table holds
 which task uses which file; a file is deleted when the last task using it is gone.
@@ -28,6 +33,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
 
+from .db_backend import Connection
 from .errors import InvalidTaskData
 from .store import Store
 
@@ -35,6 +41,22 @@ _REF = re.compile(r"^[0-9a-f]{64}\.[a-z0-9]{1,8}$")
 
 #: a put's hold lapses after this long when its task was never queued
 HOLD_S = 3600.0
+
+
+def _checked(ref: str) -> str:
+    """``ref`` when it is a reference this store makes; anything else is refused."""
+    if not isinstance(ref, str) or not _REF.match(ref):
+        raise InvalidTaskData("file", f"not a stored file reference: {ref!r}")
+    return ref
+
+
+class Blobs(Protocol):
+    """Where files live when the folder is only a cache (:class:`~task_scheduler.blobs.StoreBlobs`)."""
+
+    def put(self, ref: str, data: bytes) -> None: ...
+    def get(self, ref: str) -> bytes | None: ...
+    def has(self, ref: str) -> bool: ...
+    def delete(self, refs: list[str], conn: Connection | None) -> None: ...
 
 
 class FileHolds(Protocol):
@@ -125,10 +147,13 @@ class FileStore:
         *,
         clock: Callable[[], float] = time.monotonic,
         holds: FileHolds | None = None,
+        blobs: Blobs | None = None,
     ) -> None:
-        """``holds``: :class:`StoreHolds` when several processes share the folder."""
+        """``holds``: :class:`StoreHolds` when several processes share the folder. ``blobs``: the
+        files' home when it is not this folder (then the folder is a cache)."""
         self.root = Path(root)
         self.holds: FileHolds = holds or ProcessHolds(self.root, clock)
+        self.blobs = blobs
 
     def put(self, data: bytes, extension: str = "png") -> str:
         """Store ``data`` and return its reference; writing the same bytes twice is free."""
@@ -138,6 +163,12 @@ class FileStore:
         ref = f"{hashlib.sha256(data).hexdigest()}.{extension}"
         target = self._path_for(ref)
         self.holds.hold(ref)  # before looking for the file: a delete now sees the hold
+        if self.blobs is not None:
+            self.blobs.put(ref, data)
+        self._write_local(target, data)
+        return ref
+
+    def _write_local(self, target: Path, data: bytes) -> None:
         with _lock:
             if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -150,7 +181,6 @@ class FileStore:
                 except BaseException:
                     Path(tmp).unlink(missing_ok=True)
                     raise
-        return ref
 
     def release(self, refs: Iterable[str]) -> None:
         """The tasks using ``refs`` are queued (or were refused): their puts hold them no more."""
@@ -158,9 +188,12 @@ class FileStore:
 
     def path(self, ref: str) -> Path:
         """The file behind a reference; refuses anything that is not a reference we made."""
-        if not isinstance(ref, str) or not _REF.match(ref):
-            raise InvalidTaskData("file", f"not a stored file reference: {ref!r}")
-        return self._path_for(ref)
+        path = self._path_for(_checked(ref))
+        if self.blobs is not None and not path.is_file():
+            data = self.blobs.get(ref)  # put by another machine: bring it into this one's cache
+            if data is not None:
+                self._write_local(path, data)
+        return path
 
     def read(self, ref: str) -> bytes:
         path = self.path(ref)
@@ -169,17 +202,25 @@ class FileStore:
         return path.read_bytes()
 
     def exists(self, ref: str) -> bool:
+        if self.blobs is not None:
+            return self.blobs.has(_checked(ref))
         return self.path(ref).is_file()
 
-    def delete(self, refs: Iterable[str]) -> list[str]:
-        """Unlink the files no task uses any more, except those a put holds; return the unlinked."""
-        paths = {ref: self.path(ref) for ref in refs}  # refuses anything but our references
+    def delete(self, refs: Iterable[str], conn: Connection | None = None) -> list[str]:
+        """Delete the files no task uses any more, except those a put holds; return the deleted.
+
+        ``conn``: the queue's write transaction that found them unused (their rows in the
+        database go with it).
+        """
+        refs = [_checked(ref) for ref in refs]
         with _lock:
-            held = self.holds.held(paths)
-            for ref, path in paths.items():
-                if ref not in held:
-                    path.unlink(missing_ok=True)
-        return [ref for ref in paths if ref not in held]
+            held = self.holds.held(refs)
+            gone = [ref for ref in refs if ref not in held]
+            for ref in gone:
+                self._path_for(ref).unlink(missing_ok=True)
+            if self.blobs is not None and gone:
+                self.blobs.delete(gone, conn)
+        return gone
 
     def _path_for(self, ref: str) -> Path:
         return self.root / ref[:2] / ref

@@ -250,6 +250,17 @@ MIGRATIONS: list[tuple[str, Script]] = [
         );
         """,
     ),
+    (
+        "input files in the database, for workers on other machines (used with PostgreSQL)",
+        """
+        CREATE TABLE file_blob (
+            ref         TEXT PRIMARY KEY,
+            data        BLOB NOT NULL,
+            size        INTEGER NOT NULL,
+            created_at  REAL NOT NULL
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -93,6 +93,7 @@ class Store:
         self._closed = False
         self._watchers: list[Callable[[], None]] = []
         self._watch_thread: threading.Thread | None = None
+        self._in_write = False
         self._backend = _open_backend(self.location, busy_timeout_s)
         try:
             migrate(self._backend)
@@ -161,10 +162,14 @@ class Store:
         woken for (a heartbeat, a lease renewal, a progress step) leaves it alone too.
         ``exclusive`` (PostgreSQL; SQLite always is): no other process writes meanwhile. Only a
         claim, which locks its own rows, and quiet writes, which touch their own worker's rows,
-        may share.
+        may share. A write begun inside another (the same thread: a file put while a delete
+        decides what to remove) joins it: one transaction, committed by the outer one.
         """
         with self._lock:
             self._check_open()
+            if self._in_write:
+                yield self._backend.conn
+                return
             backend = self._backend
             try:
                 backend.reconnect_if_lost()
@@ -175,6 +180,7 @@ class Store:
                     raise StoreUnavailable(backend.explain(exc)) from exc
                 raise
             changed = False
+            self._in_write = True
             try:
                 before = backend.changes()
                 yield backend.conn
@@ -194,6 +200,8 @@ class Store:
                 if backend.is_error(exc):
                     raise StoreUnavailable(backend.explain(exc)) from exc
                 raise
+            finally:
+                self._in_write = False
             if changed:
                 self._revision = revision
                 self._revision_changed.notify_all()

@@ -752,7 +752,7 @@ class TaskQueue:
         if self.files is None or not refs:
             return
         with self.store.write() as conn:
-            self.files.delete(self.store.unused_refs(conn, refs))
+            self.files.delete(self.store.unused_refs(conn, refs), conn)
 
     def files_of(self, task_id: str) -> list[str]:
         with self.store.read() as conn:

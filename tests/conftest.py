@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from task_scheduler.blobs import StoreBlobs
 from task_scheduler.executor import Executor, ExecutorSettings
-from task_scheduler.files import FileStore
+from task_scheduler.files import FileStore, StoreHolds
 from task_scheduler.runner import InMemoryRunner
 from task_scheduler.store import Store
 from task_scheduler.task_queue import TaskQueue
@@ -109,8 +110,12 @@ def store(store_location: str | Path, clock: FakeClock) -> Iterator[Store]:
 
 
 @pytest.fixture
-def files(db_path: Path) -> FileStore:
-    return FileStore(db_path.parent / "task_scheduler_files")
+def files(db_path: Path, store_engine: str, request: pytest.FixtureRequest) -> FileStore:
+    """Beside the SQLite file; on PostgreSQL in the database, the folder being this machine's cache."""
+    if store_engine == "sqlite":
+        return FileStore(db_path.parent / "task_scheduler_files")
+    store = request.getfixturevalue("store")
+    return FileStore(db_path.parent / "files_cache", holds=StoreHolds(store), blobs=StoreBlobs(store))
 
 
 @pytest.fixture

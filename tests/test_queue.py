@@ -388,9 +388,9 @@ def test_a_new_task_uploading_the_same_image_while_the_last_user_is_deleted_keep
     old = queue.enqueue(make_task("old", files=[files.put(image)]))
     real_delete = files.delete
 
-    def upload_in_the_window(refs):
+    def upload_in_the_window(refs, conn=None):
         uploaded.append(files.put(image))  # a request for a new task arrives right now
-        return real_delete(refs)
+        return real_delete(refs, conn)
 
     uploaded: list[str] = []
     monkeypatch.setattr(files, "delete", upload_in_the_window)

@@ -17,8 +17,10 @@ import pytest
 from helpers import make_task
 
 import task_scheduler
+from task_scheduler.blobs import StoreBlobs
 from task_scheduler.db_location import InvalidLocation, parse_location
 from task_scheduler.errors import StoreUnavailable
+from task_scheduler.files import FileStore, StoreHolds
 from task_scheduler.migrations import SCHEMA_VERSION
 from task_scheduler.store import Store
 from task_scheduler.task import TaskStatus
@@ -135,3 +137,23 @@ def test_the_column_named_user_is_the_tasks_own_not_the_login(postgres):
     task = queue.enqueue(make_task("mine", user="alice"))
     assert queue.get(task.id).user == "alice"  # unquoted, PostgreSQL would read its login name
     queue.store.close()
+
+
+def test_an_input_file_put_on_one_machine_is_read_on_another(postgres, tmp_path):
+    url = postgres.url(schema="files")
+    machines = []
+    for name in ("cellar", "desk"):
+        store = Store(url)
+        files = FileStore(tmp_path / name, holds=StoreHolds(store), blobs=StoreBlobs(store))
+        machines.append((TaskQueue(store, files), files))
+    (queue_a, files_a), (queue_b, files_b) = machines
+    image = bytes(range(256)) * 40
+    ref = files_a.put(image)
+    task = queue_a.enqueue(make_task("img2img here", files=[ref]))
+    assert not (tmp_path / "desk").exists()  # nothing was copied by hand
+    assert files_b.read(ref) == image
+    assert files_b.path(ref).read_bytes() == image  # the WebUI gets a real file on the other machine
+    queue_b.delete(task.id)  # deleted from the other machine: the file goes for everyone
+    assert not files_a.exists(ref) and not files_b.exists(ref)
+    for queue, _ in machines:
+        queue.store.close()
