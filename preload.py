@@ -7,7 +7,15 @@ def preload(parser):
         "--task-scheduler-db",
         type=str,
         default=None,
-        help="Task Scheduler: path of the queue database (default: in the extension's folder)",
+        help="Task Scheduler: the queue's database: a file path (default: in the extension's folder) "
+        "or a postgresql://user@host/db URL shared by several WebUIs",
+    )
+    parser.add_argument(
+        "--task-scheduler-files",
+        type=str,
+        default=None,
+        help="Task Scheduler: with a PostgreSQL queue, a folder every WebUI mounts for input images "
+        "(default: in the database)",
     )
     parser.add_argument(
         "--task-scheduler-worker",

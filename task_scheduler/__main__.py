@@ -30,10 +30,17 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--db",
-        metavar="PATH",
+        metavar="PATH_OR_URL",
         default=os.environ.get(ENV_STANDALONE_DB),
-        help=f"queue database (default: ${ENV_STANDALONE_DB}, else standalone_data/task_scheduler.sqlite3 "
-        "in the extension's folder)",
+        help=f"queue database: a file, or a postgresql://user@host/db URL shared with WebUIs "
+        f"(default: ${ENV_STANDALONE_DB}, else standalone_data/task_scheduler.sqlite3 in the "
+        "extension's folder)",
+    )
+    serve.add_argument(
+        "--files",
+        metavar="DIR",
+        help="with a PostgreSQL queue: a folder every worker mounts for input images "
+        "(default: in the database)",
     )
     serve.add_argument("--results", metavar="DIR", help="generated images (default: beside the database)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -54,6 +61,7 @@ def parser() -> argparse.ArgumentParser:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from .db_location import is_postgres_url
     from .standalone.server import ServerConfig, Standalone
 
     for url in args.webui:
@@ -62,7 +70,9 @@ def serve(args: argparse.Namespace) -> int:
             return 2
     config = ServerConfig(webuis=list(args.webui))
     if args.db:
-        config.db_path = Path(args.db).expanduser().resolve()
+        config.db_path = args.db if is_postgres_url(args.db) else Path(args.db).expanduser().resolve()
+    if args.files:
+        config.files_dir = Path(args.files).expanduser().resolve()
     if args.results:
         config.results_dir = Path(args.results).expanduser().resolve()
     if args.api_auth:

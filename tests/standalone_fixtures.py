@@ -60,9 +60,8 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., tuple[str, Standalone
 
     def start(webuis: list[FakeWebUI | str], **config: Any) -> tuple[str, Standalone]:
         urls = [w if isinstance(w, str) else w.url for w in webuis]
-        standalone = Standalone(
-            ServerConfig(webuis=urls, db_path=tmp_path / "db" / "q.sqlite3", pool=FAST, **config)
-        )
+        config.setdefault("db_path", tmp_path / "db" / "q.sqlite3")
+        standalone = Standalone(ServerConfig(webuis=urls, pool=FAST, **config))
         url, server = serve_app(standalone.app)
         running.append(server)
         return url, standalone

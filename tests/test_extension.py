@@ -71,7 +71,7 @@ def test_app_started_opens_the_queue_and_starts_the_executor_once(ext_env, tmp_p
     app = start(ext_env)
     ext = extension.state()
     assert ext is not None and ext.executor.alive
-    assert ext.db_path == (tmp_path / "db" / "queue.sqlite3").resolve()
+    assert ext.location == (tmp_path / "db" / "queue.sqlite3").resolve()
     extension.on_app_started(None, app)  # a second call starts nothing twice
     assert extension.state() is ext and len(executor_threads()) == 1
     task = ext.queue.enqueue(simple_task())
@@ -290,11 +290,11 @@ def test_db_path_precedence_cli_env_setting(ext_env, tmp_path, monkeypatch):
     from task_scheduler.webui import extension, settings
 
     shared.opts.data[settings.DB_PATH] = str(tmp_path / "setting.sqlite3")
-    assert extension.db_path() == (tmp_path / "db" / "queue.sqlite3").resolve()  # env wins
+    assert extension.db_location() == (tmp_path / "db" / "queue.sqlite3").resolve()  # env wins
     monkeypatch.delenv(config.ENV_DB_PATH)
-    assert extension.db_path() == (tmp_path / "setting.sqlite3").resolve()
+    assert extension.db_location() == (tmp_path / "setting.sqlite3").resolve()
     monkeypatch.setattr(shared.cmd_opts, "task_scheduler_db", str(tmp_path / "cli.sqlite3"), raising=False)
-    assert extension.db_path() == (tmp_path / "cli.sqlite3").resolve()
+    assert extension.db_location() == (tmp_path / "cli.sqlite3").resolve()
 
 
 def test_preload_adds_the_cli_flag():
@@ -361,6 +361,50 @@ def test_a_damaged_database_gives_one_message_stays_untouched_and_the_tab_says_w
         assert response.status_code == 503
         assert response.json()["detail"].startswith("The task queue is disabled: " + str(bad))
     assert client.post("/internal/progress", json={"id_task": "x"}).status_code == 200  # the WebUI runs on
+
+
+# -- a queue on PostgreSQL --------------------------------------------------------------------------
+
+
+def test_a_postgresql_url_opens_a_shared_queue_whose_files_live_in_the_database(
+    ext_env, postgres, tmp_path, monkeypatch
+):
+    from task_scheduler.webui import extension
+
+    url = postgres.url(schema="webui_ext")
+    monkeypatch.setenv(config.ENV_DB_PATH, url)
+    start(ext_env)
+    ext = extension.state()
+    assert ext is not None and ext.store.location.is_postgres and ext.files.blobs is not None
+    ref = ext.files.put(b"an init image")
+    task = ext.queue.enqueue(simple_task(files=[ref]))
+    assert wait_until(lambda: ext.queue.get(task.id).status is TaskStatus.DONE, timeout=30)
+    from task_scheduler.store import Store
+
+    elsewhere = Store(url)  # another machine's view: the same queue, and the file in the database
+    with elsewhere.read() as conn:
+        assert conn.execute("SELECT status FROM task WHERE id = ?", (task.id,)).fetchone()[0] == "done"
+        assert conn.execute("SELECT size FROM file_blob WHERE ref = ?", (ref,)).fetchone()[0] == 13
+    elsewhere.close()
+
+
+def test_an_unreachable_postgresql_disables_the_queue_without_showing_the_password(
+    ext_env, postgres, monkeypatch, caplog
+):
+    import logging
+
+    from fastapi.testclient import TestClient
+
+    from task_scheduler.webui import extension
+
+    monkeypatch.setenv(config.ENV_DB_PATH, f"postgresql://render:hunter2@127.0.0.1:{postgres.port + 1}/q")
+    with caplog.at_level(logging.INFO):
+        app = ext_env.simulate_startup()
+    assert extension.state() is None
+    assert caplog.records and all("hunter2" not in r.getMessage() for r in caplog.records)
+    response = TestClient(app).get("/task-scheduler/v1/queue")
+    assert response.status_code == 503
+    assert "render:***@127.0.0.1" in response.json()["detail"] and "hunter2" not in response.text
 
 
 # -- when the queue runs dry ------------------------------------------------------------------------

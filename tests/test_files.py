@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from task_scheduler.config import ENV_DB_PATH, files_dir_for, resolve_db_path
+from task_scheduler.config import ENV_DB_PATH, files_dir_for, resolve_db_location
+from task_scheduler.db_location import InvalidLocation
 from task_scheduler.errors import InvalidTaskData
 
 
@@ -28,12 +29,23 @@ def test_bad_extension_is_refused(files):
 
 def test_db_path_precedence(tmp_path):
     ext = tmp_path / "ext"
-    assert resolve_db_path(ext, environ={}) == (ext / "task_scheduler.sqlite3").resolve()
-    assert resolve_db_path(ext, setting_value=str(tmp_path / "s.db"), environ={}) == tmp_path / "s.db"
+    assert resolve_db_location(ext, environ={}) == (ext / "task_scheduler.sqlite3").resolve()
+    assert resolve_db_location(ext, setting_value=str(tmp_path / "s.db"), environ={}) == tmp_path / "s.db"
     env = {ENV_DB_PATH: str(tmp_path / "e.db")}
-    assert resolve_db_path(ext, setting_value=str(tmp_path / "s.db"), environ=env) == tmp_path / "e.db"
-    assert resolve_db_path(ext, cli_value=str(tmp_path / "c.db"), environ=env) == tmp_path / "c.db"
+    assert resolve_db_location(ext, setting_value=str(tmp_path / "s.db"), environ=env) == tmp_path / "e.db"
+    assert resolve_db_location(ext, cli_value=str(tmp_path / "c.db"), environ=env) == tmp_path / "c.db"
     assert files_dir_for(tmp_path / "c.db") == tmp_path / "task_scheduler_files"
+
+
+def test_a_postgresql_url_is_kept_as_written_and_never_with_a_password_in_settings(tmp_path):
+    ext = tmp_path / "ext"
+    url = "postgresql://render@db.lan/queue?schema=studio"
+    assert resolve_db_location(ext, setting_value=url, environ={}) == url
+    with_password = "postgresql://render:s3cr3t@db.lan/queue"
+    assert resolve_db_location(ext, environ={ENV_DB_PATH: with_password}) == with_password
+    with pytest.raises(InvalidLocation) as refused:
+        resolve_db_location(ext, setting_value=with_password, environ={})
+    assert "s3cr3t" not in str(refused.value) and "PGPASSWORD" in str(refused.value)
 
 
 PUT_IN_ANOTHER_PROCESS = """

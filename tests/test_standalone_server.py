@@ -288,3 +288,39 @@ def _body_and_headers(request):
 def _end_to_end(headers, *also_drop):
     drop = {"date", "server", "connection", "keep-alive", "transfer-encoding", *also_drop}
     return [(k, v) for k, v in headers.multi_items() if k not in drop]
+
+
+# -- one queue on PostgreSQL, served by two servers on two "machines" ------------------------------
+
+
+def test_two_servers_on_one_postgresql_share_the_queue_and_its_input_images(postgres, start_server, tmp_path):
+    a = FakeWebUI(("model-a.safetensors",)).start()
+    b = FakeWebUI(("model-b.safetensors",)).start()
+    try:
+        url = postgres.url(schema="standalone_farm")
+        url_a, _ = start_server([a], db_path=url, own_dir=tmp_path / "machine-a")
+        url_b, _ = start_server([b], db_path=url, own_dir=tmp_path / "machine-b")
+        buffer = io.BytesIO()
+        Image.new("RGB", (8, 8), (9, 8, 7)).save(buffer, format="PNG")
+        body = {
+            "prompt": "only machine b has the model",
+            "seed": 5,
+            "steps": 2,
+            "width": 8,
+            "height": 8,
+            "init_images": [base64.b64encode(buffer.getvalue()).decode()],
+            "checkpoint": "model-b",
+        }
+        with httpx.Client(base_url=url_a, timeout=10) as client_a, httpx.Client(base_url=url_b) as client_b:
+            response = client_a.post(f"{API}/queue/img2img", json=body)  # queued on machine a
+            assert response.status_code == 201, response.text
+            task_id = response.json()["id"]
+            assert wait_done(client_b, task_id)["status"] == "done"
+            seen_from_a = {t["id"] for t in client_a.get(f"{API}/history").json()["tasks"]}
+            assert task_id in seen_from_a  # one queue, whichever server you ask
+        sent = b.generations[-1]
+        init = Image.open(io.BytesIO(base64.b64decode(sent["body"]["init_images"][0])))
+        assert init.getpixel((0, 0)) == (9, 8, 7) and a.generations == []
+    finally:
+        a.stop()
+        b.stop()

@@ -26,8 +26,9 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
+from ..db_location import is_postgres_url
 from ..executor import ExecutorSettings
-from ..files import FileStore, StoreHolds
+from ..file_setup import open_files
 from ..http_api import ApiServices, ApiSettings, CallbackSender, include_routers
 from ..http_api.auth import make_auth_dependency
 from ..store import Store
@@ -47,9 +48,15 @@ OPENAPI = "/task-scheduler/openapi.json"
 @dataclass
 class ServerConfig:
     webuis: list[str]
-    db_path: Path = DEFAULT_DATA_DIR / "task_scheduler.sqlite3"
+    #: a SQLite file, or a ``postgresql://`` URL (the queue shared with WebUIs that use it too)
+    db_path: Path | str = DEFAULT_DATA_DIR / "task_scheduler.sqlite3"
     #: where generated images go; default: ``task_scheduler_results/`` beside the database
     results_dir: Path | None = None
+    #: with PostgreSQL: a folder every worker mounts for input files (default: in the database)
+    files_dir: Path | None = None
+    #: this server's own folder (results, its cache of a PostgreSQL queue's files); default:
+    #: beside the SQLite file, or ``standalone_data/`` with PostgreSQL
+    own_dir: Path | None = None
     #: ``["user:pass", ...]`` for HTTP Basic on every route; None = open
     api_auth: list[str] | None = None
     pool: PoolSettings = field(default_factory=PoolSettings)
@@ -60,8 +67,14 @@ class ServerConfig:
     assets_root: Path = REPO_ROOT
 
     @property
+    def data_dir(self) -> Path:
+        if self.own_dir is not None:
+            return self.own_dir
+        return DEFAULT_DATA_DIR if is_postgres_url(self.db_path) else Path(self.db_path).parent
+
+    @property
     def results(self) -> Path:
-        return self.results_dir or Path(self.db_path).parent / "task_scheduler_results"
+        return self.results_dir or self.data_dir / "task_scheduler_results"
 
 
 class PoolWebUIInfo:
@@ -109,9 +122,8 @@ class Standalone:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        db_path = Path(config.db_path)
-        self.store = Store(db_path)
-        self.files = FileStore(db_path.parent / "task_scheduler_files", holds=StoreHolds(self.store))
+        self.store = Store(config.db_path)
+        self.files = open_files(self.store, local_dir=config.data_dir, shared_dir=config.files_dir)
         self.queue = TaskQueue(self.store, self.files)
         self.pool = BackendPool(
             self.queue,

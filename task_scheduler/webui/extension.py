@@ -33,9 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
+from ..db_location import InvalidLocation, parse_location
 from ..errors import StoreUnavailable
 from ..executor import Executor
-from ..files import FileStore, StoreHolds
+from ..file_setup import open_files
+from ..files import FileStore
 from ..store import Store
 from ..task import Task, TaskStatus
 from ..task_queue import TaskQueue
@@ -64,7 +66,8 @@ class DryNotice:
 
 @dataclass
 class Extension:
-    db_path: Path
+    #: a SQLite file, or a PostgreSQL URL (shown only as ``store.location``, without secrets)
+    location: Path | str
     store: Store
     files: FileStore
     queue: TaskQueue
@@ -156,7 +159,7 @@ def on_app_started(demo: Any, app: Any) -> None:
             ext.executor.start(after=_previous)
             _guarded("hooking the stop signals", _hook_stop_signals)
             ext.started = True
-            log.info("task scheduler: queue at %s, executor started", ext.db_path)
+            log.info("task scheduler: queue at %s, executor started", ext.store.location)
         if demo is not None:
             _guarded("binding the Queue buttons", capture.bind, demo, ext.services)
         mount = app is not None and id(app) not in ext.mounted_apps
@@ -267,14 +270,20 @@ def refresh_settings() -> None:
         ext.services.settings.allow_private_callbacks = fresh.allow_private_callbacks
 
 
-def db_path() -> Path:
+def _cli_option(name: str) -> str | None:
     try:
         from modules import shared
 
-        cli = getattr(shared.cmd_opts, "task_scheduler_db", None)
+        return getattr(shared.cmd_opts, name, None)
     except ImportError:  # pragma: no cover - outside the WebUI
-        cli = None
-    return config.resolve_db_path(EXTENSION_DIR, cli_value=cli, setting_value=ts_settings.read().db_path)
+        return None
+
+
+def db_location() -> Path | str:
+    """The queue's SQLite file or PostgreSQL URL (raises ``InvalidLocation`` for a bad one)."""
+    return config.resolve_db_location(
+        EXTENSION_DIR, cli_value=_cli_option("task_scheduler_db"), setting_value=ts_settings.read().db_path
+    )
 
 
 def worker_identity() -> WorkerIdentity:
@@ -300,20 +309,26 @@ def _open() -> Extension | None:
     global _state, _disabled_reason
     if _state is not None:
         return _state
-    path = db_path()
+    label = "the queue's database"
     try:
-        store = Store(path)
-    except StoreUnavailable as exc:
+        location = db_location()
+        label = str(parse_location(location))  # never the password
+        store = Store(location)
+        files = open_files(
+            store,
+            local_dir=EXTENSION_DIR,
+            shared_dir=config.shared_files_dir(_cli_option("task_scheduler_files")),
+        )
+    except (StoreUnavailable, InvalidLocation) as exc:
         if _disabled_reason is None:
             log.error("task scheduler: the queue is disabled: %s", exc)
         _disabled_reason = str(exc)
         return None
     except Exception as exc:
-        log.exception("task scheduler: cannot open the queue at %s; the extension is disabled", path)
-        _disabled_reason = f"{path}: {exc}"
+        log.exception("task scheduler: cannot open the queue at %s; the extension is disabled", label)
+        _disabled_reason = f"{label}: {exc}"
         return None
     _disabled_reason = None
-    files = FileStore(config.files_dir_for(path), holds=StoreHolds(store))
     queue = TaskQueue(store, files)
     current = ts_settings.read()
     runner = InProcessRunner(
@@ -323,7 +338,7 @@ def _open() -> Extension | None:
     )
     executor = Executor(queue, runner, current.executor, worker=worker_identity())
     ext = Extension(
-        db_path=path,
+        location=location,
         store=store,
         files=files,
         queue=queue,

@@ -108,10 +108,11 @@ def register(on_change: Callable[[], None] | None = None) -> None:
     )
     add(
         DB_PATH,
-        option("", "Database path", "Textbox", restrict_api=True)
+        option("", "Database path or PostgreSQL URL", "Textbox", restrict_api=True)
         .info(
-            "empty: task_scheduler.sqlite3 in the extension folder; --task-scheduler-db and "
-            "TASK_SCHEDULER_DB take precedence"
+            "empty: task_scheduler.sqlite3 in the extension folder; postgresql://user@host/db shares "
+            "one queue between WebUIs (password in PGPASSWORD or ~/.pgpass, never here); "
+            "--task-scheduler-db and TASK_SCHEDULER_DB take precedence"
         )
         .needs_restart(),
     )
