@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -68,6 +69,24 @@ def checkpoint_key(name: str | None) -> str | None:
         return None
     key = _HASH_SUFFIX.sub("", name).strip().replace("\\", "/").lower()
     return key or None
+
+
+def checkpoint_aliases(spellings: Iterable[str | None]) -> set[str]:
+    """The keys of every spelling of one model (title, name, stem, file name, hashes).
+
+    A worker publishes these for the models it has; another worker leaves it the tasks that
+    name a model only it has, however the task spells it.
+    """
+    keys: set[str] = set()
+    for spelling in spellings:
+        if not spelling:
+            continue
+        name = _HASH_SUFFIX.sub("", str(spelling)).strip().replace("\\", "/")
+        base = name.rsplit("/", 1)[-1]
+        has_extension = "." in base
+        stems = (name.rsplit(".", 1)[0], base.rsplit(".", 1)[0]) if has_extension else ()
+        keys |= {key for key in map(checkpoint_key, (name, base, *stems)) if key}
+    return keys
 
 
 @dataclass

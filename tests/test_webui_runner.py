@@ -19,7 +19,7 @@ from webui_double.extensions import ADETAILER_DEFAULT_ARGS, ADetailerLike
 from webui_double.script_base import AlwaysVisible, Script
 
 from task_scheduler.executor import Executor, ExecutorSettings
-from task_scheduler.task import NewTask, Task, TaskStatus
+from task_scheduler.task import NewTask, Task, TaskStatus, checkpoint_key
 from task_scheduler.values import ValueCodec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -607,6 +607,20 @@ def test_checkpoint_aware_order_groups_tasks_that_name_a_model_by_its_stem(
     assert all(queue.get(t.id).status is TaskStatus.DONE for t in tasks)
     loads = env.model_loads[loads_before:]
     assert len(loads) == len(set(loads)) <= 2, loads
+
+
+def test_the_runner_publishes_every_spelling_of_the_models_this_webui_has(env, wrunner):
+    """Another machine's worker leaves this one the tasks naming a model only this one has."""
+    from modules import sd_models
+
+    published = set(wrunner.available_checkpoints())
+    for info in sd_models.checkpoints_list.values():
+        assert {
+            checkpoint_key(info.title),
+            checkpoint_key(info.name),
+            checkpoint_key(info.model_name),
+        } <= published
+    assert "random-sd15-b" in published and "no-such-model" not in published
 
 
 def test_a_checkpoint_stays_loaded_for_the_next_task(env, queue, files, wexec):

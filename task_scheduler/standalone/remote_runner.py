@@ -32,7 +32,7 @@ import httpx
 from ..errors import InvalidTaskData, OutOfMemory, RunnerUnavailable
 from ..files import FileStore
 from ..runner import ProgressCallback, ProgressUpdate, RunResult
-from ..task import Task, TaskResult, checkpoint_key
+from ..task import Task, TaskResult, checkpoint_aliases, checkpoint_key
 from .redact import redact, split_credentials
 from .remote_body import build_request
 
@@ -56,14 +56,9 @@ class Checkpoint:
     sha256: str | None = None
 
     def aliases(self) -> set[str]:
-        """Every comparable spelling a task may use for this model (see ``checkpoint_key``)."""
-        name = self.title.split(" [")[0] if self.title.endswith("]") else self.title
-        stem = name.rsplit(".", 1)[0] if "." in name.rsplit("/", 1)[-1] else name
-        base = Path(self.filename.replace("\\", "/")).name if self.filename else ""
-        spellings = {self.title, name, stem, self.model_name, self.filename, base, self.hash, self.sha256}
-        if self.sha256:
-            spellings.add(self.sha256[:10])
-        return {key for key in map(checkpoint_key, spellings) if key}
+        """Every comparable spelling a task may use for this model (see ``checkpoint_aliases``)."""
+        short = self.sha256[:10] if self.sha256 else None
+        return checkpoint_aliases([self.title, self.model_name, self.filename, self.hash, self.sha256, short])
 
 
 class RemoteRunner:

@@ -34,7 +34,7 @@ from typing import Any
 from ..errors import OutOfMemory
 from ..files import FileStore
 from ..runner import ProgressCallback, ProgressUpdate, RunResult
-from ..task import Task, TaskResult
+from ..task import Task, TaskResult, checkpoint_aliases
 from ..values import UndecodableValue, ValueCodec
 from . import arguments, checkpoints
 from . import extras as extras_tab
@@ -172,6 +172,23 @@ class InProcessRunner:
         return self._running
 
     # -- Runner protocol -----------------------------------------------------------------------
+
+    def available_checkpoints(self) -> list[str] | None:
+        """Every spelling of every model this WebUI lists (None before it listed any).
+
+        Published with each heartbeat: on a queue shared by several machines, another worker
+        leaves this one the tasks naming a model only it has. Read from the WebUI's own list,
+        which its refresh button updates; never a folder scan.
+        """
+        from modules import sd_models
+
+        infos = list(sd_models.checkpoints_list.values())
+        if not infos:
+            return None
+        keys: set[str] = set()
+        for info in infos:
+            keys |= checkpoint_aliases([*getattr(info, "ids", []), info.title, info.filename])
+        return sorted(keys)
 
     def current_checkpoint(self) -> str | None:
         """The selected model, spelled as the last task that chose it spelled it (a stem, a title):
