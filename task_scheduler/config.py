@@ -74,6 +74,14 @@ def shared_files_dir(cli_value: str | None = None, environ: dict[str, str] | Non
     return None
 
 
+def worker_url(host: str, port: int, *, server_name: str | None, listen: bool, tls: bool) -> str:
+    """Where other machines reach this WebUI (for the result images it keeps): its
+    ``--server-name``, else its host name when it listens on the network (``--listen``), else
+    loopback (reachable from this machine only, where its files are anyway)."""
+    address = server_name or (host if listen else "127.0.0.1")
+    return f"{'https' if tls else 'http'}://{address}:{port}"
+
+
 def worker_name(
     host: str, port: int | None, *, cli_value: str | None = None, environ: dict[str, str] | None = None
 ) -> str:

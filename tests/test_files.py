@@ -85,3 +85,11 @@ def test_a_put_in_another_process_keeps_the_file_its_task_will_use(tmp_path):
     queue.delete_unused_files([ref])
     assert not files.exists(ref)
     store.close()
+
+
+def test_a_worker_is_reached_by_its_server_name_else_its_host_when_listening_else_loopback():
+    from task_scheduler.config import worker_url
+
+    assert worker_url("box", 7860, server_name=None, listen=False, tls=False) == "http://127.0.0.1:7860"
+    assert worker_url("box", 7861, server_name=None, listen=True, tls=False) == "http://box:7861"
+    assert worker_url("box", 7860, server_name="gpu.lan", listen=True, tls=True) == "https://gpu.lan:7860"

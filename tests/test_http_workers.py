@@ -156,3 +156,31 @@ def test_a_task_whose_worker_died_shows_the_crash_it_survived(client, queue, clo
     assert [t.id for t in queue.recover(lapsed_only=True)] == [created["id"]]
     shown = client.get(f"{API}/tasks/{created['id']}").json()
     assert (shown["status"], shown["crashes"], shown["attempts"]) == ("pending", 1, 1)
+
+
+def test_a_result_image_made_on_another_machine_is_fetched_from_that_webui(client, queue, tmp_path):
+    """Results stay where each WebUI saved them; another WebUI of the queue sends the request on."""
+    from task_scheduler.task import TaskResult
+
+    desk = queue.workers.register(
+        WorkerIdentity("desk", "desk", "webui", "desk", info={"url": "http://desk.lan:7860"})
+    )
+    created = client.post(f"{API}/queue/txt2img", json={"prompt": "made on the desk"}).json()
+    queue.claim_next(worker=desk)
+    elsewhere = "/home/desk/outputs/00001.png"  # a path on the other machine, not on this one
+    queue.finish(created["id"], TaskStatus.DONE, result=TaskResult(images=[elsewhere]), worker=desk)
+    answer = client.get(f"{API}/tasks/{created['id']}/results/0?thumbnail=64", follow_redirects=False)
+    assert answer.status_code == 307
+    target = f"http://desk.lan:7860{API}/tasks/{created['id']}/results/0?thumbnail=64"
+    assert answer.headers["location"] == target
+
+
+def test_a_missing_result_of_this_webui_or_an_unknown_one_stays_404(client, queue):
+    from task_scheduler.task import TaskResult
+
+    me = register(queue, "gpu0")  # no URL published
+    created = client.post(f"{API}/queue/txt2img", json={"prompt": "p"}).json()
+    queue.claim_next(worker=me)
+    queue.finish(created["id"], TaskStatus.DONE, result=TaskResult(images=["/gone.png"]), worker=me)
+    answer = client.get(f"{API}/tasks/{created['id']}/results/0", follow_redirects=False)
+    assert answer.status_code == 404 and "no longer on disk" in answer.text

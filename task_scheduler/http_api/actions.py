@@ -12,7 +12,7 @@ from typing import Any
 import pydantic
 from fastapi import HTTPException
 
-from ..errors import InvalidTaskData
+from ..errors import InvalidTaskData, TaskSchedulerError
 from ..task import Task, TaskStatus, validate_new_task
 from .images import data_url, result_file, result_paths
 from .payloads import (
@@ -168,3 +168,20 @@ def one_result(task: Task, index: int) -> Path:
     if path is None:
         raise HTTPException(404, f"result image {index} of task {task.id} is no longer on disk")
     return path
+
+
+def holder_url(services: ApiServices, task: Task) -> str | None:
+    """The address of the worker on another machine that made ``task``'s images, if it said one.
+
+    Results stay where each WebUI saved them; a request for one that is not on this machine is
+    sent on to the WebUI that has it.
+    """
+    here = services.executor.worker.id if services.executor is not None else None
+    if not task.worker_id or task.worker_id == here:
+        return None
+    try:
+        worker = services.queue.workers.get(task.worker_id)
+    except TaskSchedulerError:
+        return None
+    url = worker.info.get("url") if isinstance(worker.info, dict) else None
+    return url.rstrip("/") if isinstance(url, str) and url.startswith(("http://", "https://")) else None

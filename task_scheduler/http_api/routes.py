@@ -6,8 +6,8 @@ calls and the ``/wait`` long-poll never stall the event loop.
 
 from typing import Any, Optional
 
-from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import FileResponse, RedirectResponse
 
 from ..errors import InvalidTaskData, InvalidTransition, TaskSchedulerError
 from ..task import FINISHED, TaskStatus
@@ -37,6 +37,7 @@ from .schemas import (
 from .services import ApiServices
 from .stats import queue_stats
 from .transfer import export_tasks, import_tasks
+from .urls import result_url
 from .views import task_public
 
 MAX_BULK = 1000
@@ -336,8 +337,19 @@ def add_task_routes(router: APIRouter, services: ApiServices) -> None:
         index: int,
         thumbnail_size: Optional[int] = Query(None, alias="thumbnail", ge=16, le=2048),
     ) -> Response:
-        """Result image `index`; with `?thumbnail=256`, scaled down to fit 256x256."""
-        path = actions.one_result(queue.get(task_id), index)
+        """Result image `index`; with `?thumbnail=256`, scaled down to fit 256x256.
+
+        On a queue shared by several machines, an image made by another WebUI is answered with
+        a redirect (307) to that WebUI, which has the file."""
+        task = queue.get(task_id)
+        try:
+            path = actions.one_result(task, index)
+        except HTTPException as exc:
+            elsewhere = actions.holder_url(services, task) if exc.status_code == 404 else None
+            if elsewhere is None:
+                raise
+            query = f"?thumbnail={thumbnail_size}" if thumbnail_size is not None else ""
+            return RedirectResponse(f"{elsewhere}{result_url(task.id, index)}{query}", status_code=307)
         headers = {"Cache-Control": "private, max-age=86400"}
         if thumbnail_size is None:
             return FileResponse(path, media_type=media_type(path), headers=headers)

@@ -298,7 +298,17 @@ def worker_identity() -> WorkerIdentity:
     name = config.worker_name(
         host, getattr(opts, "port", None), cli_value=getattr(opts, "task_scheduler_worker", None)
     )
-    info: dict[str, Any] = {"port": getattr(opts, "port", None) or 7860}
+    port = getattr(opts, "port", None) or 7860
+    info: dict[str, Any] = {
+        "port": port,
+        "url": config.worker_url(
+            host,
+            port,
+            server_name=getattr(opts, "server_name", None),
+            listen=bool(getattr(opts, "listen", False)),
+            tls=bool(getattr(opts, "tls_keyfile", None)),
+        ),
+    }
     device = getattr(opts, "device_id", None)
     if device not in (None, ""):
         info["gpu"] = f"cuda:{device}"
