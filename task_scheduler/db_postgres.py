@@ -165,10 +165,11 @@ class PostgresBackend:
         self._token = f"{os.getpid()}-{id(self):x}"
         self._failures = 0
         self._next_try = 0.0
-        self._listen_lock = threading.Lock()
-        self._listener: Any = None
-        self._conn: PgConnection | None = None
-        self._conn = PgConnection(self._connect())
+        self._news_lock = threading.Lock()
+        self._news = False
+        self._closing = threading.Event()
+        self._listen_thread: threading.Thread | None = None
+        self._conn: PgConnection | None = PgConnection(self._connect())
 
     # -- connections -------------------------------------------------------------------------
 
@@ -245,24 +246,50 @@ class PostgresBackend:
     # -- other writers -------------------------------------------------------------------------
 
     def other_writers(self) -> bool:
-        """Drain ``LISTEN`` notifications; a (re)opened listener counts as news (one may be missed)."""
-        with self._listen_lock:
-            if self._listener is None or self._listener.broken or self._listener.closed:
-                try:
-                    listener = self._connect()
-                    listener.execute(f"LISTEN {_quote(self._channel)}")
-                except Exception:
-                    return False
-                self._listener = listener
-                return True
-            news = False
-            try:
-                for notice in self._listener.notifies(timeout=0.0):
-                    if not notice.payload.startswith(f"{self._token}:"):
-                        news = True
-            except Exception:
-                return True  # broken: reopened at the next look; re-read the revision meanwhile
+        """Whether another process announced a change since the last look; never blocks.
+
+        A thread of its own ``LISTEN``\\ s on a second connection (started at the first look),
+        so a slow or cut network never holds up the store's users; a (re)opened listener counts
+        as news, since a notification may have been missed meanwhile.
+        """
+        with self._news_lock:
+            if self._listen_thread is None:
+                self._listen_thread = threading.Thread(
+                    target=self._listen_loop, name="task-scheduler-pg-listen", daemon=True
+                )
+                self._listen_thread.start()
+            news, self._news = self._news, False
             return news
+
+    def _listen_loop(self) -> None:
+        failures = 0
+        while not self._closing.is_set():
+            try:
+                listener = self._connect()
+                listener.execute(f"LISTEN {_quote(self._channel)}")
+            except Exception:
+                failures += 1
+                self._closing.wait(_BACKOFF_S[min(failures, len(_BACKOFF_S)) - 1])
+                continue
+            failures = 0
+            self._heard()
+            try:
+                while not self._closing.is_set():
+                    for notice in listener.notifies(timeout=1.0):
+                        if not notice.payload.startswith(f"{self._token}:"):
+                            self._heard()
+            except Exception:  # the connection broke: open another after a pause
+                self._heard()
+                self._closing.wait(_BACKOFF_S[0])
+            finally:
+                try:
+                    listener.close()
+                except Exception:
+                    pass
+
+    def _heard(self) -> None:
+        with self._news_lock:
+            self._news = True
 
     # -- errors --------------------------------------------------------------------------------
 
@@ -326,7 +353,8 @@ class PostgresBackend:
         return f"ts_json_array_length({column}, '{_plain(key)}')"
 
     def close(self) -> None:
-        for raw in (self._conn.raw if self._conn else None, self._listener):
+        self._closing.set()  # the listening thread ends within a second and closes its connection
+        for raw in (self._conn.raw if self._conn else None,):
             if raw is not None:
                 try:
                     raw.close()
