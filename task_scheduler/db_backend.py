@@ -87,3 +87,10 @@ class Backend(Protocol):
         """SQL: the length of the array at top-level ``key`` of a JSON text column, else NULL."""
 
     def close(self) -> None: ...
+
+
+def plain_key(key: str) -> str:
+    """``key`` when it can go into SQL text as a JSON key (the queries' own constants only)."""
+    if not key.isidentifier():
+        raise ValueError(f"not a plain JSON key: {key!r}")
+    return key

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from .db_backend import plain_key
 from .db_location import StoreLocation, redact
 from .errors import StoreUnavailable
 
@@ -347,10 +348,10 @@ class PostgresBackend:
             raise
 
     def json_number(self, column: str, key: str) -> str:
-        return f"ts_json_number({column}, '{_plain(key)}')"
+        return f"ts_json_number({column}, '{plain_key(key)}')"
 
     def json_array_length(self, column: str, key: str) -> str:
-        return f"ts_json_array_length({column}, '{_plain(key)}')"
+        return f"ts_json_array_length({column}, '{plain_key(key)}')"
 
     def close(self) -> None:
         self._closing.set()  # the listening thread ends within a second and closes its connection
@@ -360,12 +361,6 @@ class PostgresBackend:
                     raw.close()
                 except Exception:
                     pass
-
-
-def _plain(key: str) -> str:
-    if not key.isidentifier():
-        raise ValueError(f"not a plain JSON key: {key!r}")
-    return key
 
 
 def _quote(identifier: str) -> str:

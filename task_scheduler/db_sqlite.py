@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .db_backend import plain_key
 from .errors import StoreUnavailable
 
 
@@ -141,22 +142,16 @@ class SqliteBackend:
             raise
 
     def json_number(self, column: str, key: str) -> str:
-        return f"(CASE WHEN json_valid({column}) THEN json_extract({column}, '$.{_plain(key)}') END)"
+        return f"(CASE WHEN json_valid({column}) THEN json_extract({column}, '$.{plain_key(key)}') END)"
 
     def json_array_length(self, column: str, key: str) -> str:
-        return f"(CASE WHEN json_valid({column}) THEN json_array_length({column}, '$.{_plain(key)}') END)"
+        return f"(CASE WHEN json_valid({column}) THEN json_array_length({column}, '$.{plain_key(key)}') END)"
 
     def close(self) -> None:
         try:
             self._conn.close()
         except sqlite3.Error:
             pass
-
-
-def _plain(key: str) -> str:
-    if not key.isidentifier():
-        raise ValueError(f"not a plain JSON key: {key!r}")
-    return key
 
 
 def statements(script: str) -> list[str]:

@@ -18,19 +18,33 @@ from .db_backend import Backend
 from .db_sqlite import SqliteBackend
 
 Script = Union[str, dict[str, str]]
+ENGINES = ("sqlite", "postgresql")
 
-#: migration 2 on PostgreSQL: the same columns, indexes and counts; triggers in PL/pgSQL
-_COUNTS_POSTGRESQL = """
+#: migration 2, in the order it always ran on SQLite: the columns, their backfill (JSON read by
+#: each engine's own functions), the indexes and tables, then the count triggers
+_M2_COLUMNS = """
 ALTER TABLE task ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE task ADD COLUMN requeued_from TEXT;
 ALTER TABLE task ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE task ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE task ADD COLUMN checkpoint_key TEXT;
 ALTER TABLE task ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+"""
+_M2_BACKFILL = {
+    "sqlite": """
+UPDATE task SET
+    checkpoint_key = lower(checkpoint),
+    search_text = lower(name || ' ' || coalesce(json_extract(params, '$.prompt'), '') || ' '
+                        || coalesce(checkpoint, ''));
+""",
+    "postgresql": """
 UPDATE task SET
     checkpoint_key = lower(checkpoint),
     search_text = lower(name || ' ' || coalesce(params::json ->> 'prompt', '') || ' '
                         || coalesce(checkpoint, ''));
+""",
+}
+_M2_TABLES = """
 CREATE INDEX idx_task_created ON task (created_at);
 CREATE INDEX idx_task_pending_order ON task (priority DESC, position) WHERE status = 'pending';
 CREATE INDEX idx_task_pending_position ON task (position) WHERE status = 'pending';
@@ -46,6 +60,26 @@ CREATE TABLE task_file (
 CREATE INDEX idx_task_file_ref ON task_file (ref);
 CREATE TABLE task_count (status TEXT PRIMARY KEY, n INTEGER NOT NULL);
 INSERT INTO task_count (status, n) SELECT status, count(*) FROM task GROUP BY status;
+"""
+_M2_TRIGGERS = {
+    "sqlite": """
+CREATE TRIGGER task_count_insert AFTER INSERT ON task BEGIN
+    INSERT INTO task_count (status, n) VALUES (new.status, 1)
+        ON CONFLICT(status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER task_count_delete AFTER DELETE ON task BEGIN
+    UPDATE task_count SET n = n - 1 WHERE status = old.status;
+END;
+CREATE TRIGGER task_count_status AFTER UPDATE OF status ON task
+    WHEN new.status != old.status BEGIN
+    UPDATE task_count SET n = n - 1 WHERE status = old.status;
+    INSERT INTO task_count (status, n) VALUES (new.status, 1)
+        ON CONFLICT(status) DO UPDATE SET n = n + 1;
+END;
+""",
+    # PL/pgSQL triggers, and the JSON helpers SQLite has built in (JSON1), tolerant of a
+    # damaged row as json_valid makes it there
+    "postgresql": """
 CREATE FUNCTION task_count_track() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' THEN
@@ -57,7 +91,6 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
--- what SQLite's JSON1 gives the queries, tolerant of a damaged row as json_valid makes it there
 CREATE FUNCTION ts_json_number(doc TEXT, key TEXT) RETURNS DOUBLE PRECISION LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE item jsonb;
 BEGIN
@@ -81,7 +114,11 @@ CREATE TRIGGER task_count_insert AFTER INSERT ON task FOR EACH ROW EXECUTE FUNCT
 CREATE TRIGGER task_count_delete AFTER DELETE ON task FOR EACH ROW EXECUTE FUNCTION task_count_track();
 CREATE TRIGGER task_count_status AFTER UPDATE OF status ON task FOR EACH ROW
     WHEN (NEW.status IS DISTINCT FROM OLD.status) EXECUTE FUNCTION task_count_track();
-"""
+""",
+}
+
+
+_M2 = {engine: _M2_COLUMNS + _M2_BACKFILL[engine] + _M2_TABLES + _M2_TRIGGERS[engine] for engine in ENGINES}
 
 MIGRATIONS: list[tuple[str, Script]] = [
     (
@@ -119,47 +156,8 @@ MIGRATIONS: list[tuple[str, Script]] = [
     (
         "crash accounting, requeue links, warnings, explicit order, input files, counts, paging indexes",
         {
-            "postgresql": _COUNTS_POSTGRESQL,
-            "sqlite": """
-        ALTER TABLE task ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE task ADD COLUMN requeued_from TEXT;
-        ALTER TABLE task ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
-        ALTER TABLE task ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE task ADD COLUMN checkpoint_key TEXT;
-        ALTER TABLE task ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
-        UPDATE task SET
-            checkpoint_key = lower(checkpoint),
-            search_text = lower(name || ' ' || coalesce(json_extract(params, '$.prompt'), '') || ' '
-                                || coalesce(checkpoint, ''));
-        CREATE INDEX idx_task_created ON task (created_at);
-        CREATE INDEX idx_task_pending_order ON task (priority DESC, position) WHERE status = 'pending';
-        CREATE INDEX idx_task_pending_position ON task (position) WHERE status = 'pending';
-        CREATE INDEX idx_task_pending_checkpoint ON task (checkpoint_key, priority, position)
-            WHERE status = 'pending';
-        CREATE INDEX idx_task_bookmarked ON task (bookmarked, created_at) WHERE bookmarked = 1;
-        CREATE INDEX idx_task_job ON task (job_id) WHERE job_id IS NOT NULL;
-        CREATE TABLE task_file (
-            task_id TEXT NOT NULL REFERENCES task (id) ON DELETE CASCADE,
-            ref     TEXT NOT NULL,
-            PRIMARY KEY (task_id, ref)
-        );
-        CREATE INDEX idx_task_file_ref ON task_file (ref);
-        CREATE TABLE task_count (status TEXT PRIMARY KEY, n INTEGER NOT NULL);
-        INSERT INTO task_count (status, n) SELECT status, count(*) FROM task GROUP BY status;
-        CREATE TRIGGER task_count_insert AFTER INSERT ON task BEGIN
-            INSERT INTO task_count (status, n) VALUES (new.status, 1)
-                ON CONFLICT(status) DO UPDATE SET n = n + 1;
-        END;
-        CREATE TRIGGER task_count_delete AFTER DELETE ON task BEGIN
-            UPDATE task_count SET n = n - 1 WHERE status = old.status;
-        END;
-        CREATE TRIGGER task_count_status AFTER UPDATE OF status ON task
-            WHEN new.status != old.status BEGIN
-            UPDATE task_count SET n = n - 1 WHERE status = old.status;
-            INSERT INTO task_count (status, n) VALUES (new.status, 1)
-                ON CONFLICT(status) DO UPDATE SET n = n + 1;
-        END;
-        """,
+            engine: _M2_COLUMNS + _M2_BACKFILL[engine] + _M2_TABLES + _M2_TRIGGERS[engine]
+            for engine in ENGINES
         },
     ),
     (
