@@ -157,3 +157,26 @@ def test_an_input_file_put_on_one_machine_is_read_on_another(postgres, tmp_path)
     assert not files_a.exists(ref) and not files_b.exists(ref)
     for queue, _ in machines:
         queue.store.close()
+
+
+def test_the_headers_figures_are_the_same_on_both_engines(postgres, tmp_path):
+    """Work units are read from each task's JSON by SQL (JSON1 on SQLite, functions on PostgreSQL),
+    a damaged row counting with the defaults on both."""
+    from task_scheduler.http_api.stats import queue_stats
+
+    figures = []
+    for location in (tmp_path / "q.sqlite3", postgres.url(schema="stats")):
+        clock = iter(range(1_000, 10_000, 10))
+        store = Store(location, clock=lambda c=clock: float(next(c)))
+        queue = TaskQueue(store)
+        done = queue.enqueue(make_task("done", params={"steps": 10, "enable_hr": True, "hr_scale": 2}))
+        queue.enqueue(make_task("waits", params={"steps": 40, "n_iter": 2, "width": 512, "height": 512}))
+        hires = queue.enqueue(make_task("hires", params={"enable_hr": True, "hr_scale": 1.5}))
+        assert queue.claim_next().id == done.id
+        queue.finish(done.id, TaskStatus.DONE)
+        with store.write() as conn:  # a row written outside this code: its params are not JSON
+            conn.execute("UPDATE task SET params = 'not json' WHERE id = ?", (hires.id,))
+        figures.append(queue_stats(queue, {}))
+        store.close()
+    assert figures[0] == figures[1]
+    assert figures[0]["total"] == 3 and figures[0]["eta_s"] is not None
