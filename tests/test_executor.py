@@ -21,6 +21,9 @@ from task_scheduler.task_queue import TaskQueue
 
 REPO_ROOT = str(Path(task_scheduler.__file__).resolve().parents[1])
 
+#: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
+STORE_ENGINES = ("sqlite", "postgresql")
+
 
 def wait_until(predicate, timeout=5.0):
     event = threading.Event()
@@ -282,7 +285,7 @@ def test_an_error_before_a_task_runs_is_retried_without_waiting_for_a_new_event(
 # -- crash recovery --------------------------------------------------------------------------
 
 
-def _crash_with_running_task(db_path, prompt="crashy"):
+def _crash_with_running_task(store_location, prompt="crashy"):
     """A separate process claims a task and dies mid-run (os._exit: no cleanup at all)."""
     script = textwrap.dedent(
         f"""
@@ -290,7 +293,7 @@ def _crash_with_running_task(db_path, prompt="crashy"):
         sys.path.insert(0, {REPO_ROOT!r})
         from task_scheduler.store import Store
         from task_scheduler.task_queue import TaskQueue
-        q = TaskQueue(Store({str(db_path)!r}))
+        q = TaskQueue(Store({str(store_location)!r}))
         q.claim_next()
         os._exit(9)
         """
@@ -298,9 +301,9 @@ def _crash_with_running_task(db_path, prompt="crashy"):
     assert subprocess.run([sys.executable, "-c", script], timeout=60).returncode == 9
 
 
-def test_a_task_running_at_a_crash_is_interrupted_then_requeued_once(queue, runner, db_path):
+def test_a_task_running_at_a_crash_is_interrupted_then_requeued_once(queue, runner, store_location):
     task = queue.enqueue(make_task("crashy"))
-    _crash_with_running_task(db_path)
+    _crash_with_running_task(store_location)
     assert queue.get(task.id).status is TaskStatus.RUNNING
     executor = Executor(queue, runner)
     executor.start()
@@ -310,13 +313,13 @@ def test_a_task_running_at_a_crash_is_interrupted_then_requeued_once(queue, runn
     executor.close()
 
 
-def test_a_task_running_at_a_second_crash_is_never_requeued_again(queue, runner, db_path):
+def test_a_task_running_at_a_second_crash_is_never_requeued_again(queue, runner, store_location):
     task = queue.enqueue(make_task("crashy"))
     other = queue.enqueue(make_task("innocent"))
-    _crash_with_running_task(db_path)
+    _crash_with_running_task(store_location)
     queue.recover_after_crash()  # first restart: requeued (it keeps its place at the front)
     assert queue.get(task.id).status is TaskStatus.PENDING
-    _crash_with_running_task(db_path)  # it crashes the WebUI again
+    _crash_with_running_task(store_location)  # it crashes the WebUI again
     executor = Executor(queue, runner)
     executor.start()
     assert wait_until(lambda: queue.get(other.id).status is TaskStatus.DONE)
@@ -326,9 +329,9 @@ def test_a_task_running_at_a_second_crash_is_never_requeued_again(queue, runner,
     executor.close()
 
 
-def test_automatic_requeue_can_be_turned_off(queue, runner, db_path):
+def test_automatic_requeue_can_be_turned_off(queue, runner, store_location):
     task = queue.enqueue(make_task())
-    _crash_with_running_task(db_path)
+    _crash_with_running_task(store_location)
     executor = Executor(queue, runner, ExecutorSettings(requeue_interrupted=False))
     executor.start()
     executor.stop()
@@ -359,10 +362,10 @@ def test_requeue_running_gives_the_task_back_in_place(queue):
     assert [t.id for t in queue.pending()] == [a.id, b.id]
 
 
-def test_reopening_with_a_fresh_store_keeps_everything(queue, db_path, clock):
+def test_reopening_with_a_fresh_store_keeps_everything(queue, store_location, clock):
     ids = [t.id for t in queue.enqueue_many([make_task(str(i)) for i in range(3)])]
     queue.store.close()
-    assert [t.id for t in TaskQueue(Store(db_path, clock=clock)).pending()] == ids
+    assert [t.id for t in TaskQueue(Store(store_location, clock=clock)).pending()] == ids
 
 
 def test_in_memory_runner_is_a_runner():

@@ -24,6 +24,9 @@ INFOTEXT = (
     "Version: f2.0"
 )
 
+#: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
+STORE_ENGINES = ("sqlite", "postgresql")
+
 
 def test_parse_infotext_like_the_webui():
     info = parse_infotext(INFOTEXT)

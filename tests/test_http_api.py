@@ -31,6 +31,9 @@ from task_scheduler.task_queue import Progress
 
 # -- queueing ----------------------------------------------------------------------------------
 
+#: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
+STORE_ENGINES = ("sqlite", "postgresql")
+
 
 def test_queue_txt2img_stores_the_documented_shape(client, queue):
     body = {

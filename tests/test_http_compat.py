@@ -33,6 +33,9 @@ from test_http_helpers import (  # noqa: F401 - fixtures
 from task_scheduler.http_api import CallbackSender
 from task_scheduler.task import TaskStatus
 
+#: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
+STORE_ENGINES = ("sqlite", "postgresql")
+
 
 def test_agent_scheduler_client_workflow(client, executor, image_runner, queue, services):
     services.settings.allow_private_callbacks = True  # the receiver below listens on 127.0.0.1

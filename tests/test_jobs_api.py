@@ -29,6 +29,9 @@ from task_scheduler.task import TaskStatus
 JOBS = f"{API}/jobs"
 BASE = {"prompt": "a cat, <lora:style:1>", "steps": 2, "width": 64, "height": 64, "seed": -1}
 
+#: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
+STORE_ENGINES = ("sqlite", "postgresql")
+
 
 def sweep(client, axes, **body):
     body.setdefault("base", BASE)

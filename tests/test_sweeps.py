@@ -27,6 +27,9 @@ CHECKPOINTS = [
     "sdxl/base.safetensors [fedcba9876]",
 ]
 
+#: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
+STORE_ENGINES = ("sqlite", "postgresql")
+
 
 def base(prompt: str = "a cat, <lora:style:1>", **params) -> NewTask:
     task = make_task(prompt, params={"negative_prompt": "blurry cat", "seed": -1, **params})
