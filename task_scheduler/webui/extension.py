@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
+from ..checker import TaskChecker
 from ..errors import StoreUnavailable
 from ..executor import Executor
 from ..files import FileStore, StoreHolds
@@ -322,6 +323,10 @@ def _open() -> Extension | None:
         stop_reason=queue.stop_request,
     )
     executor = Executor(queue, runner, current.executor, worker=worker_identity())
+    ext_ref: list[Extension] = []
+    queue.checker = TaskChecker(
+        runner.catalog, lambda: ext_ref[0].settings.check if ext_ref else current.check
+    )
     ext = Extension(
         db_path=path,
         store=store,
@@ -331,6 +336,7 @@ def _open() -> Extension | None:
         executor=executor,
         settings=current,
     )
+    ext_ref.append(ext)
     ext.services = _services(ext)
     ext._unsubscribe.append(queue.subscribe(lambda event, task: _on_queue_event(ext, event, task)))
     _state = ext
