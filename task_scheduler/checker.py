@@ -18,6 +18,7 @@ pending task: all of them end in :meth:`~.task_queue.TaskQueue.enqueue_many` or
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from .prompt_networks import PROMPT_PARAMS, networks_in, without_networks
 Severity = Literal["error", "warning"]
 #: the model works on latents of 1/8 of the image size
 SIZE_STEP = 8
-MIN_SIZE = 64
+MIN_SIZE = SIZE_STEP
 #: values of the WebUI's "same as the first pass" choices and "nothing chosen"
 _SAME = {"", "none", "use same checkpoint", "use same sampler", "use same scheduler"}
 _VAE_DEFAULTS = {"automatic", "none", ""}
@@ -182,6 +183,8 @@ def _model_problems(index: CatalogIndex, params: dict[str, Any]) -> Iterable[Pro
     modules = overrides.get("forge_additional_modules")
     if isinstance(modules, (list, tuple)):
         for item in modules:
+            if isinstance(item, str) and os.path.isabs(item) and os.path.isfile(item):
+                continue  # Forge stores the chosen modules as paths and loads any existing file
             yield _name_problem(
                 "override_settings.forge_additional_modules",
                 item,
