@@ -184,7 +184,11 @@ function mountDetails({state, api, act, findBridge}) {
                         .map(([k, v]) => [h("dt", {text: k}), h("dd", {text: String(v)})]),
                 ),
                 task.error ? h("div", {class: "tsq-error-box"}, h("strong", {text: "Error"}), h("pre", {class: "tsq-error", text: task.error})) : null,
-                (task.warnings || []).length ? h("ul", {class: "tsq-warnings"}, task.warnings.map((w) => h("li", {text: w}))) : null,
+                (task.warnings || []).length
+                    ? h("div", {class: "tsq-warnings-box"},
+                        h("strong", {text: "Warnings"}),
+                        h("ul", {class: "tsq-warnings"}, task.warnings.map((w) => h("li", {text: w}))))
+                    : null,
                 h("div", {class: "tsq-actions tsq-details-actions"}, loadButtons),
                 gallery,
                 infotext ? h("div", {class: "tsq-infotext-box"}, h("div", {class: "tsq-h4", role: "heading", "aria-level": "4", text: "Infotext"}), h("pre", {class: "tsq-infotext", text: infotext})) : null,

@@ -37,12 +37,16 @@ function btn(label, onclick, extra) {
     return el;
 }
 
-/** An API error as this section words it: the first problem, with its full location. */
+/** An API error as this section words it: every problem (the check's come all at once), with
+ * its full location and, for a sweep, the tasks it touches. */
 function describe(err) {
     const detail = err && err.detail;
     if (Array.isArray(detail) && detail.length && detail[0].msg) {
-        const where = (detail[0].loc || []).filter((p) => p !== "body").join(".");
-        return (where ? where + ": " : "") + detail[0].msg;
+        return detail.map((item) => {
+            const where = (item.loc || []).filter((p) => p !== "body").join(".");
+            const tasks = item.tasks > 1 ? " (" + item.tasks + " tasks)" : "";
+            return (where ? where + ": " : "") + item.msg + tasks;
+        }).join("\n");
     }
     if (typeof detail === "string") return detail;
     return err && err.status ? "HTTP " + err.status : (err && err.message) || String(err);
@@ -113,8 +117,18 @@ function axisRow(onChange, initial) {
     return row;
 }
 
+/** The check's problems of a sweep, one line per axis value: what, where, how many tasks. */
+function problemItems(problems) {
+    return problems.map((p) => h("li", {
+        class: "tsj-problem tsj-problem-" + p.severity,
+        text: (p.severity === "error" ? "✖ " : "⚠ ") + (p.axis && p.axis !== p.field ? p.axis + " · " : "") + p.field + ": " + p.message
+            + " — " + p.tasks + (p.tasks === 1 ? " task" : " tasks"),
+    }));
+}
+
 /**
- * A modal form: base, axes, mode, a live count (dry run), and "Queue N tasks".
+ * A modal form: base, axes, mode, a live count (dry run) with the check's problems per axis value,
+ * and "Queue N tasks" (held back while the check finds errors).
  *
  * options: {api (the page's client), fromTask, prompt, name, getBase: () => body-part,
  *           submit: async (spec) => job, onQueued: (job) => void}. Without `submit`, POST /jobs
@@ -128,6 +142,7 @@ function openSweepDialog(options) {
     const rows = h("div", {class: "tsj-axes"});
     const count = h("span", {class: "tsj-count", text: ""});
     const error = h("div", {class: "tsj-error", role: "alert"});
+    const problems = h("ul", {class: "tsj-problems", "aria-label": "Problems the check found"});
     const preview = h("ol", {class: "tsj-preview tsj-meta"});
     const name = h("input", {class: "tsj-sweep-name", placeholder: "job name", value: options.name || "", size: 30});
     const mode = h("select", {class: "tsj-mode", onchange: changed},
@@ -152,6 +167,7 @@ function openSweepDialog(options) {
             h("div", {class: "tsj-row"}, btn("+ Axis", () => { rows.appendChild(axisRow(changed)); changed(); },
                 {class: "tsj-btn tsj-add-axis"})),
             error,
+            problems,
             h("div", {class: "tsj-row"}, count, go, btn("Cancel", close)),
             preview));
     for (const axis of options.axes || [{type: "prompt"}]) rows.appendChild(axisRow(changed, axis));
@@ -179,10 +195,15 @@ function openSweepDialog(options) {
         try {
             const data = await api("/jobs", {method: "POST", body: {...base(), ...spec(), dry_run: true, preview: 3}});
             if (mine !== seq) return;
-            error.textContent = data.over_limit ? "More than the limit of " + data.max_tasks + " tasks" : "";
+            const found = data.problems || [];
+            const errors = found.filter((p) => p.severity === "error").length;
+            error.textContent = data.over_limit ? "More than the limit of " + data.max_tasks + " tasks"
+                : errors ? "Fix " + (errors === 1 ? "this error" : "these " + errors + " errors") + " to queue the sweep" : "";
+            clear(problems);
+            for (const item of problemItems(found)) problems.appendChild(item);
             count.textContent = data.count + (data.count === 1 ? " task" : " tasks");
             go.textContent = "Queue " + data.count + " tasks";
-            go.disabled = data.over_limit;
+            go.disabled = data.over_limit || errors > 0;
             clear(preview);
             for (const item of data.preview) preview.appendChild(h("li", {text: item.name}));
         } catch (err) {
@@ -190,6 +211,7 @@ function openSweepDialog(options) {
             error.textContent = describe(err);
             count.textContent = "";
             clear(preview);
+            clear(problems);
         }
     }
     async function submit() {
@@ -416,7 +438,8 @@ function mountJobs(root, options) {
                 btn("Count", async () => {
                     try {
                         const data = await api(path, {method: "POST", body: {...body(), dry_run: true}});
-                        note.textContent = data.count + " tasks";
+                        const found = (data.problems || []).map((p) => (p.severity === "error" ? "✖ " : "⚠ ") + p.field + ": " + p.message);
+                        note.textContent = [data.count + " tasks", ...found].join(" · ");
                     } catch (err) {
                         note.textContent = describe(err);
                     }

@@ -5,7 +5,7 @@
 import {append, button, clear, h, preview} from "./task_queue_dom.mjs";
 import {mountEdit} from "./task_queue_edit.mjs";
 import {title, when} from "./task_queue_format.mjs";
-import {bookmarkButton, facts, kindBadge, reconcile, renderBulk, runBulk, selectBox} from "./task_queue_rows.mjs";
+import {bookmarkButton, facts, kindBadge, reconcile, renderBulk, runBulk, selectBox, warningMark} from "./task_queue_rows.mjs";
 
 const PENDING_PAGE = 200;
 
@@ -87,6 +87,7 @@ function mountPending({state, api, act, refresh, openDetails}) {
                 selectBox(task, state.selected.pending, selected, render),
                 h("span", {class: "tsq-position", text: task.position ? "#" + task.position : ""}),
                 kindBadge(task),
+                warningMark(task),
                 h(
                     "div",
                     {class: "tsq-row-text" + (task.name ? "" : " tsq-untitled")},

@@ -51,6 +51,18 @@ function bookmarkButton(task, api, act) {
     });
 }
 
+/** A warned task's mark: "⚠ N", the warnings as its tooltip (they are listed in its details). */
+function warningMark(task) {
+    const warnings = task.warnings || [];
+    if (!warnings.length) return null;
+    return h("span", {
+        class: "tsq-warned",
+        text: "⚠ " + warnings.length,
+        title: "Queued with " + (warnings.length === 1 ? "a warning" : warnings.length + " warnings") + ":\n" + warnings.join("\n"),
+        "aria-label": warnings.length + " warnings",
+    });
+}
+
 function signature(task, extra) {
     return JSON.stringify([
         task.status,
@@ -62,6 +74,7 @@ function signature(task, extra) {
         task.error,
         task.result && task.result.images && task.result.images.length,
         task.finished_at,
+        task.warnings,
         extra,
     ]);
 }
@@ -143,4 +156,4 @@ async function runBulk(api, act, action, selected, order) {
     });
 }
 
-export {bookmarkButton, facts, kindBadge, reconcile, renderBulk, runBulk, selectBox};
+export {bookmarkButton, facts, kindBadge, reconcile, renderBulk, runBulk, selectBox, warningMark};

@@ -72,7 +72,7 @@
             state.timings.push(performance.now() - started);
             delete clickedAt[result.tab];
         }
-        toast(result.message, result.ok !== false);
+        toast(result.message, result.ok !== false, result.warnings);
         window.dispatchEvent(new CustomEvent("task-scheduler:queued", {detail: result}));
     }
 
@@ -86,7 +86,9 @@
 
     // -- toast ---------------------------------------------------------------------------------
 
-    function toast(message, ok) {
+    // warnings: what the check found in a task it queued (an unknown LoRA, ...): listed under the
+    // message, and the toast stays until clicked or 15 s
+    function toast(message, ok, warnings) {
         let box = document.getElementById("task-scheduler-toasts");
         if (!box) {
             box = document.createElement("div");
@@ -96,13 +98,25 @@
             document.body.appendChild(box);
         }
         const item = document.createElement("div");
-        item.className = "task-scheduler-toast" + (ok ? "" : " task-scheduler-toast-error");
+        const warned = ok && Array.isArray(warnings) && warnings.length > 0;
+        item.className = "task-scheduler-toast" + (ok ? "" : " task-scheduler-toast-error")
+            + (warned ? " task-scheduler-toast-warning" : "");
         item.textContent = message;  // a prompt is text, never markup
-        item.title = ok ? "" : "Click to dismiss";
+        if (warned) {
+            const list = document.createElement("ul");
+            list.className = "task-scheduler-toast-warnings";
+            for (const text of warnings) {
+                const line = document.createElement("li");
+                line.textContent = "⚠ " + text;
+                list.appendChild(line);
+            }
+            item.appendChild(list);
+        }
+        item.title = ok && !warned ? "" : "Click to dismiss";
         const remove = () => item.remove();
         item.addEventListener("click", remove);
         box.appendChild(item);
-        setTimeout(remove, ok ? 3500 : 12000);
+        setTimeout(remove, ok && !warned ? 3500 : warned ? 15000 : 12000);
     }
 
     // -- menu ----------------------------------------------------------------------------------

@@ -54,6 +54,19 @@ def parser() -> argparse.ArgumentParser:
         help="let a task's callback_url reach loopback and private addresses (127.0.0.1, 192.168.x.x, "
         "...), for a receiver of your own; refused by default",
     )
+    serve.add_argument(
+        "--strict-check", action="store_true", help="refuse a task for any warning of the check too"
+    )
+    serve.add_argument(
+        "--unknown-networks-are-errors",
+        action="store_true",
+        help="refuse a task naming a LoRA / LyCORIS / hypernetwork no WebUI has (default: queue it marked)",
+    )
+    serve.add_argument(
+        "--fail-new-warnings-at-start",
+        action="store_true",
+        help="fail a task that, when it starts, names something gone since it was queued (default: run it)",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return main
 
@@ -61,6 +74,7 @@ def parser() -> argparse.ArgumentParser:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from .checker import CheckSettings
     from .db_location import is_postgres_url
     from .standalone.server import ServerConfig, Standalone
 
@@ -78,6 +92,11 @@ def serve(args: argparse.Namespace) -> int:
     if args.api_auth:
         config.api_auth = [args.api_auth]
     config.allow_private_callbacks = args.allow_private_callbacks
+    config.check = CheckSettings(
+        networks_are_errors=args.unknown_networks_are_errors,
+        strict=args.strict_check,
+        at_start="fail" if args.fail_new_warnings_at_start else "warn",
+    )
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

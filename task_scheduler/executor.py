@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import resume
+from .checker import errors_of, warnings_of
 from .errors import InvalidTransition, OutOfMemory, RunnerUnavailable, StoreUnavailable, TaskNotFound
 from .events import WAKES_WORKERS, QueueEvent
 from .runner import ProgressUpdate, Runner, RunResult
@@ -347,6 +348,9 @@ class Executor:
             return Outcome(TaskStatus.PENDING, made=task.result)
         if stop is not None:  # stopped between claim and start
             return Outcome(TaskStatus(stop))
+        refused, new_warnings = self._check_at_start(task)
+        if refused is not None:
+            return Outcome(TaskStatus.FAILED, error=refused)
         started = time.monotonic()
         try:
             run = self.runner.run(resume.remaining(task), lambda update: self._report(task, update, started))
@@ -363,6 +367,7 @@ class Executor:
             log.error("task %s failed:\n%s", task.id, traceback.format_exc())
             return Outcome(TaskStatus.FAILED, error=_describe(exc))
         run.result = resume.merged(task, run.result)
+        run.warnings = [*new_warnings, *run.warnings]
         stop = self.queue.stop_request(task.id)
         if stop == "paused":
             whole = len(run.result.seeds) >= resume.iterations(task) * resume.batch_size(task)
@@ -375,6 +380,29 @@ class Executor:
         if run.interrupted:
             return Outcome(TaskStatus.INTERRUPTED, run)
         return Outcome(TaskStatus.DONE, run)
+
+    def _check_at_start(self, task: Task) -> tuple[str | None, list[str]]:
+        """Check ``task`` again before anything is loaded: ``(why it fails, new warnings)``.
+
+        A LoRA deleted or a checkpoint renamed since it was queued: errors fail it with the
+        reason; a warning it was not queued with fails it too when the setting says so, else
+        the task runs and keeps the warning.
+        """
+        checker = self.queue.checker
+        if checker is None:
+            return None, []
+        try:
+            (problems,) = checker.check_many([task])
+        except Exception:
+            log.exception("task %s: the check at start failed; it runs unchecked", task.id)
+            return None, []
+        errors = errors_of(problems)
+        fresh = [p.text for p in warnings_of(problems) if p.text not in task.warnings]
+        if errors:
+            return "Not started: " + "; ".join(p.text for p in errors), []
+        if fresh and checker.settings.at_start == "fail":
+            return "Not started: " + "; ".join(fresh), []
+        return None, fresh
 
     def _record(self, task: Task, outcome: Outcome) -> None:
         if outcome.status is None:

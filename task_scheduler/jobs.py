@@ -181,8 +181,10 @@ class Jobs:
         source_job_id: str | None = None,
         source_task_id: str | None = None,
         user: str | None = None,
+        strict: bool = False,
     ) -> tuple[Job, list[Task]]:
-        """Queue ``tasks`` as a new job: the job row and every task, or nothing."""
+        """Queue ``tasks`` as a new job: the job row and every task, or nothing (``strict``: the
+        checker's warnings refuse it too)."""
         if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH:
             raise InvalidTaskData("name", f"must be text of at most {MAX_NAME_LENGTH} characters")
         if not tasks:
@@ -200,7 +202,7 @@ class Jobs:
                 (job_id, name, now, now, source_job_id, source_task_id, origin_json, user),
             )
 
-        created = self.queue.enqueue_many(tasks, at=at, in_transaction=insert_job)
+        created = self.queue.enqueue_many(tasks, at=at, in_transaction=insert_job, strict=strict)
         return self.get(job_id), created
 
     # -- reads -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from .catalog import Catalog
 from .errors import InvalidTaskData
 from .task import Task, TaskResult, checkpoint_key
 
@@ -54,6 +55,9 @@ class Runner(Protocol):
         """The checkpoint a task would run on without a switch (for checkpoint-aware order)."""
         ...
 
+    # Optional: catalog() -> Catalog | None: what the WebUI has (checkpoints, samplers, LoRAs, ...,
+    #   see catalog.py), read from its own lists and the same object until they change; the
+    #   checker (checker.py) checks tasks against it when they are queued and when they start.
     # Optional: stop_after_current() -> None: end the run after the image in progress, keeping
     #   what it made (the WebUI's "stop generating"); without it a "pause now" lets the task end.
     # Optional, for one of several workers sharing a queue (the standalone server's backends):
@@ -88,6 +92,7 @@ class InMemoryRunner:
     callback, for a behaviour that reports as it goes. Without a behaviour a task returns its
     prompt as its only infotext, or, with ``simulate``, what a WebUI would make (:class:`Simulated`).
     With ``checkpoints`` (the names it has), a task naming another one fails, as in a WebUI.
+    :attr:`catalog` is what :meth:`catalog` answers (settable: a test's WebUI lists).
     """
 
     def __init__(
@@ -100,6 +105,7 @@ class InMemoryRunner:
         self.behaviour = behaviour
         self.simulate = simulate
         self.checkpoints = list(checkpoints) if checkpoints is not None else None
+        self.catalog_value: Catalog | None = None
         self.ran: list[str] = []
         self.loaded_checkpoint: str | None = None
         self.checkpoint_loads: list[str] = []
@@ -139,6 +145,10 @@ class InMemoryRunner:
         if key not in spellings:
             have = ", ".join(self.checkpoints) or "none"
             raise InvalidTaskData("checkpoint", f"{name!r} is not available (available: {have})")
+
+    def catalog(self) -> Catalog | None:
+        """The catalog a test set (:attr:`catalog_value`), or None: nothing is checked."""
+        return self.catalog_value
 
     def interrupt(self) -> None:
         self.interrupted.set()

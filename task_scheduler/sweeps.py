@@ -122,6 +122,9 @@ class Choices:
     checkpoints: Sequence[str] = ()
     samplers: Sequence[str] = ()
     schedulers: Sequence[str] = ()
+    #: keep a name that matches none as given: the queue's checker reports every one of them,
+    #: per axis value with the tasks it touches, instead of the first one refusing the sweep
+    lenient: bool = False
 
 
 # -- parsing -------------------------------------------------------------------------------
@@ -186,9 +189,11 @@ def _parse_axis(item: Any, where: str, choices: Choices, cap: int, rng: random.R
         axis.values = _texts(raw, at, lines=False)
         known_names = {"sampler_name": choices.samplers, "scheduler": choices.schedulers}.get(kind, ())
         if kind == "checkpoint":
-            axis.values = [_match_checkpoint(v, at, choices.checkpoints) for v in axis.values]
+            axis.values = [
+                _match_checkpoint(v, at, choices.checkpoints, choices.lenient) for v in axis.values
+            ]
         elif known_names:
-            axis.values = [_match_name(v, at, known_names) for v in axis.values]
+            axis.values = [_match_name(v, at, known_names, choices.lenient) for v in axis.values]
     elif kind == "seed":
         axis.values = [int(v) for v in _numbers(raw, at, cap, integer=True)]
         for v in axis.values:
@@ -386,14 +391,16 @@ def _json_or_text(text: str) -> Any:
         return text
 
 
-def _match_name(value: str, at: str, known: Sequence[str]) -> str:
+def _match_name(value: str, at: str, known: Sequence[str], lenient: bool = False) -> str:
     for name in known:
         if name.lower() == value.lower():
             return name
+    if lenient:
+        return value
     raise InvalidTaskData(at, f"{value!r} is not one of {', '.join(known)}")
 
 
-def _match_checkpoint(value: str, at: str, available: Sequence[str]) -> str:
+def _match_checkpoint(value: str, at: str, available: Sequence[str], lenient: bool = False) -> str:
     """Kept as given when the list is unknown; else it must name one (with or without its hash)."""
     if not available:
         return value
@@ -405,6 +412,8 @@ def _match_checkpoint(value: str, at: str, available: Sequence[str]) -> str:
         stem = (checkpoint_key(name) or "").rsplit("/", 1)[-1]
         if stem == key or stem.rsplit(".", 1)[0] == key:
             return name
+    if lenient:
+        return value
     raise InvalidTaskData(at, f"no checkpoint is called {value!r}")
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from . import claiming, ordering
+from .checker import Problem, TaskChecker, TaskRefused, errors_of, grouped, warnings_of
 from .errors import InvalidTaskData, InvalidTransition, StoreConflict, TaskNotFound
 from .events import EventBus, Listener, QueueEvent
 from .files import FileStore
@@ -90,6 +91,8 @@ class TaskQueue:
         self.files = files
         self.events = EventBus()
         self.workers = Workers(store)
+        #: checks what a task names against what the WebUI has (:mod:`.checker`); None: unchecked
+        self.checker: TaskChecker | None = None
 
     # -- change notification ---------------------------------------------------------------
 
@@ -121,8 +124,22 @@ class TaskQueue:
 
     # -- enqueue -----------------------------------------------------------------------------
 
-    def enqueue(self, new: NewTask, *, at: Literal["top", "bottom"] = "bottom") -> Task:
-        return self.enqueue_many([new], at=at)[0]
+    def enqueue(self, new: NewTask, *, at: Literal["top", "bottom"] = "bottom", strict: bool = False) -> Task:
+        return self.enqueue_many([new], at=at, strict=strict)[0]
+
+    def check(self, items: Sequence[NewTask | Task], *, strict: bool = False) -> list[list[Problem]]:
+        """What the checker finds in each of ``items`` (nothing without a checker)."""
+        if self.checker is None:
+            return [[] for _ in items]
+        return self.checker.check_many(items, strict=strict)
+
+    def refuse_errors(self, items: Sequence[NewTask | Task], *, strict: bool = False) -> list[list[Problem]]:
+        """Raise :class:`TaskRefused` with every error of ``items`` (grouped); else their problems."""
+        problems = self.check(items, strict=strict)
+        errors = grouped([errors_of(found) for found in problems])
+        if errors:
+            raise TaskRefused(errors)
+        return problems
 
     def enqueue_many(
         self,
@@ -130,13 +147,17 @@ class TaskQueue:
         *,
         at: Literal["top", "bottom"] = "bottom",
         in_transaction: Callable[[Any], None] | None = None,
+        strict: bool = False,
     ) -> list[Task]:
         """Add tasks in one transaction: all of them are queued, or none.
 
         ``in_transaction(conn)`` runs inside that transaction first (a job row its tasks belong to).
+        The checker's errors refuse them all (:class:`TaskRefused`, every error at once); its
+        warnings are stored on the task they concern. ``strict``: warnings refuse too.
         """
         for item in items:
             validate_new_task(item)
+        problems = self.refuse_errors(items, strict=strict)
         if at not in ("top", "bottom"):
             raise InvalidTaskData("position", "must be 'top' or 'bottom'")
         now = self.store.clock()
@@ -172,6 +193,7 @@ class TaskQueue:
                     requeued_from=item.requeued_from,
                     crashes=item.crashes,
                     worker_pin=item.worker_pin,
+                    warnings=[p.text for p in warnings_of(problems[index])],
                 )
                 self.store.insert(conn, task)
                 self.store.attach_files(conn, task.id, item.files)
@@ -400,6 +422,7 @@ class TaskQueue:
         if status not in FINISHED:
             raise ValueError(f"{status} is not an outcome")
         with self.store.write() as conn:
+            queued_with = self.store.fetch(conn, task_id).warnings
             self.store.transition(
                 conn,
                 task_id,
@@ -409,7 +432,7 @@ class TaskQueue:
                 finished_at=self.store.clock(),
                 result=result,
                 error=error,
-                warnings=list(warnings),
+                warnings=list(dict.fromkeys([*queued_with, *warnings])),
                 lease_expires_at=None,
                 stop_request=None,
                 progress=None,
@@ -648,11 +671,13 @@ class TaskQueue:
         name: str | None = None,
         worker_pin: str | None = None,
         validate: Callable[[Task], None] | None = None,
+        strict: bool = False,
     ) -> Task:
         """Partially update a pending task; the merged task is validated before it is written.
 
         ``params`` and ``script_args`` are merged key by key (a ``None`` value removes the key),
-        so an edit never resets what it did not mention.
+        so an edit never resets what it did not mention. The edited task is checked as a new one
+        would be: errors refuse the edit, and its warnings replace the task's.
         """
         with self.store.write() as conn:
             task = self.store.fetch(conn, task_id)
@@ -676,6 +701,9 @@ class TaskQueue:
             validate_new_task(NewTask.from_task(edited))
             if validate is not None:
                 validate(edited)
+            if fields.keys() & {"params", "script_args", "checkpoint"}:
+                (found,) = self.refuse_errors([edited], strict=strict)
+                fields["warnings"] = [p.text for p in warnings_of(found)]
             if fields:
                 self.store.update_fields(
                     conn, task_id, fields, require=[TaskStatus.PENDING], action="edit it"

@@ -102,7 +102,10 @@ class Demo:
         self.args = args
         self.root = Path(args.root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
-        self.env = webui_double.install(args.flavour, self.root / "webui")
+        # a LoRA and an embedding the WebUI lists, for the check's warnings (tests/browser/test_check_view.py)
+        self.env = webui_double.install(
+            args.flavour, self.root / "webui", loras=("detail_tweaker_v2",), embeddings=("easynegative",)
+        )
         self.env.set_step_delay(args.step_delay)
         self.env.add_script(_params_script())
         self._core()
@@ -111,6 +114,7 @@ class Demo:
     # -- the queue, its runner and its API --------------------------------------------------------
 
     def _core(self) -> None:
+        from task_scheduler.checker import TaskChecker
         from task_scheduler.executor import Executor, ExecutorSettings
         from task_scheduler.files import FileStore
         from task_scheduler.http_api import ApiServices
@@ -134,6 +138,7 @@ class Demo:
         self.executor = Executor(
             self.queue, self.runner, ExecutorSettings(), worker=WorkerIdentity.local("demo", kind="webui")
         )
+        self.queue.checker = TaskChecker(self.runner.catalog)
         auth = [self.args.api_auth] if self.args.api_auth else None
         self.services = ApiServices(
             queue=self.queue,

@@ -1,12 +1,15 @@
 """A small fake WebUI HTTP API on loopback, for the standalone server's tests.
 
 It speaks the parts of ``/sdapi/v1`` the queue uses (txt2img, img2img, extra-single-image,
-options, sd-models, scripts, upscalers, progress, interrupt, skip) and answers with real PNGs
-whose pixels encode the seed and the selected checkpoint, so a test can tell which backend, model
-and seed made an image (an upscale is a Lanczos resize of the image it was sent). A
-generation can be held open (``hold()``/``release()``) and the server can be killed abruptly
-(listening socket and every open connection closed) and restarted on the same port.
-``/custom/...`` routes exist for the pass-through tests.
+options, sd-models, scripts, script-info, upscalers, progress, interrupt, skip, and the lists
+the checker reads: samplers, schedulers, latent-upscale-modes, sd-modules (Forge, Neo) or sd-vae
+(A1111, with ``flavour="a1111"``), prompt-styles, loras, hypernetworks (not on Neo),
+embeddings) and answers with real PNGs whose pixels encode the seed and the selected
+checkpoint, so a test can tell which backend, model and seed made an image (an upscale is a
+Lanczos resize of the image it was sent). A generation can be held open
+(``hold()``/``release()``) and the server can be killed abruptly (listening socket and every
+open connection closed) and restarted on the same port. ``/custom/...`` routes exist for the
+pass-through tests.
 """
 
 from __future__ import annotations
@@ -46,9 +49,47 @@ def png_bytes(width: int, height: int, colour: tuple[int, int, int], infotext: s
     return buffer.getvalue()
 
 
+SAMPLERS = [
+    ("DPM++ 2M", ["k_dpmpp_2m"]),
+    ("DPM++ SDE", ["k_dpmpp_sde"]),
+    ("DPM++ 2M SDE", ["k_dpmpp_2m_sde"]),
+    ("Euler a", ["k_euler_a", "k_euler_ancestral"]),
+    ("Euler", ["k_euler"]),
+    ("LMS", ["k_lms"]),
+    ("Heun", ["k_heun"]),
+    ("DPM2", ["k_dpm_2"]),
+    ("DDIM", ["ddim"]),
+    ("UniPC", ["unipc"]),
+    ("LCM", ["k_lcm"]),
+]
+SCHEDULERS = [
+    ("automatic", "Automatic"),
+    ("uniform", "Uniform"),
+    ("karras", "Karras"),
+    ("exponential", "Exponential"),
+    ("sgm_uniform", "SGM Uniform"),
+    ("simple", "Simple"),
+    ("normal", "Normal"),
+    ("beta", "Beta"),
+]
+LATENT_MODES = ["Latent", "Latent (antialiased)", "Latent (bicubic)", "Latent (nearest)"]
+
+
 class FakeWebUI:
-    def __init__(self, checkpoints: tuple[str, ...] = ("model-a.safetensors", "model-b.safetensors")) -> None:
+    def __init__(
+        self,
+        checkpoints: tuple[str, ...] = ("model-a.safetensors", "model-b.safetensors"),
+        *,
+        flavour: str = "forge",
+    ) -> None:
+        self.flavour = flavour
         self.checkpoints = list(checkpoints)
+        #: the LoRA folder's names (``/sdapi/v1/loras``), embeddings, hypernetworks, styles, VAEs
+        self.loras: list[str] = []
+        self.embeddings: list[str] = []
+        self.hypernetworks: list[str] = []
+        self.styles: list[str] = []
+        self.vaes: list[str] = ["ae.safetensors"]
         self.upscalers = ["None", "Lanczos", "Nearest", "R-ESRGAN 4x+"]
         self.selected = self.checkpoints[0] if self.checkpoints else None
         self.scripts = {
@@ -147,6 +188,36 @@ class FakeWebUI:
 
     def release(self) -> None:
         self._release.set()
+
+    def list_route(self, name: str) -> Any:
+        """The answer of ``GET /sdapi/v1/<name>`` for a list route, None for any other (or one
+        this flavour lacks: A1111 has ``sd-vae`` and no ``sd-modules``, Neo no hypernetworks)."""
+        lists: dict[str, Any] = {
+            "schedulers": [
+                {"name": n, "label": label, "aliases": None, "default_rho": -1, "need_inner_model": False}
+                for n, label in SCHEDULERS
+            ],
+            "latent-upscale-modes": [{"name": n} for n in LATENT_MODES],
+            "prompt-styles": [{"name": n, "prompt": "", "negative_prompt": ""} for n in self.styles],
+            "loras": [
+                {"name": n, "alias": n, "path": f"/models/Lora/{n}.safetensors", "metadata": {}}
+                for n in self.loras
+            ],
+            "embeddings": {
+                "loaded": {
+                    n: {"step": None, "sd_checkpoint": None, "shape": 768, "vectors": 1}
+                    for n in self.embeddings
+                },
+                "skipped": {},
+            },
+        }
+        vae_items = [{"model_name": n, "filename": f"/models/VAE/{n}"} for n in self.vaes]
+        lists["sd-vae" if self.flavour == "a1111" else "sd-modules"] = vae_items
+        if self.flavour != "neo":
+            lists["hypernetworks"] = [
+                {"name": n, "path": f"/models/hypernetworks/{n}.pt"} for n in self.hypernetworks
+            ]
+        return lists.get(name)
 
     def generate(self, kind: str, body: dict[str, Any]) -> dict[str, Any] | None:
         answer = self._job(kind, body)
@@ -314,8 +385,24 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, models)
         if route == ("GET", "/sdapi/v1/scripts"):
             return self._send(200, webui.scripts)
+        if route == ("GET", "/sdapi/v1/script-info"):
+            info = [
+                {
+                    "name": name,
+                    "is_alwayson": name == "extra options",
+                    "is_img2img": tab == "img2img",
+                    "args": [],
+                }
+                for tab in ("txt2img", "img2img")
+                for name in webui.scripts[tab]
+            ]
+            return self._send(200, info)
         if route == ("GET", "/sdapi/v1/samplers"):
-            return self._send(200, [{"name": "Euler", "aliases": [], "options": {}}])
+            return self._send(200, [{"name": n, "aliases": a, "options": {}} for n, a in SAMPLERS])
+        if parts.path.startswith("/sdapi/v1/") and route[0] == "GET":
+            listed = webui.list_route(parts.path[len("/sdapi/v1/") :])
+            if listed is not None:
+                return self._send(200, listed)
         if route == ("GET", "/sdapi/v1/options"):
             return self._send(200, {"sd_model_checkpoint": webui.selected})
         if route == ("POST", "/sdapi/v1/options"):

@@ -35,6 +35,7 @@ from fake_webui import FakeWebUI
 from PIL import Image
 from webui_double.fixtures import FLAVOURS_HERE
 
+from task_scheduler.catalog import Catalog
 from task_scheduler.files import FileStore
 from task_scheduler.runner import InMemoryRunner, ProgressUpdate, Runner, RunResult, Simulated
 from task_scheduler.task import Task, TaskResult, checkpoint_key
@@ -214,6 +215,23 @@ class Running:
 
 def test_it_is_a_runner(harness):
     assert isinstance(harness.runner, Runner)
+
+
+def test_its_catalog_has_the_checkpoints_it_runs_and_no_other(harness):
+    """``catalog()``: what the checker checks tasks against (the in-memory runner's is set by a
+    test; the remote runner reads its WebUI's lists at the health check)."""
+    runner = harness.runner
+    if isinstance(runner, InMemoryRunner):
+        runner.catalog_value = Catalog(checkpoints=harness.checkpoints)
+    refresh = getattr(runner, "refresh", None)
+    if callable(refresh):
+        refresh()
+    catalog = runner.catalog()
+    assert isinstance(catalog, Catalog)
+    assert catalog.index() is catalog.index()  # its lookup sets are built once
+    checkpoints = catalog.index().checkpoints
+    assert all(checkpoints.has(name) for name in harness.checkpoints)
+    assert not checkpoints.has("no-such-model.safetensors")
 
 
 def test_a_txt2img_task_returns_images_seeds_and_infotexts(harness):

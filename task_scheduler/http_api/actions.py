@@ -52,8 +52,10 @@ def queue_tasks(
     positions = {item.position for item in prepared}
     if len(positions) > 1:
         raise InvalidTaskData("position", "all tasks of one call go to the same position")
+    strict = any(item.strict for item in prepared)
+    services.queue.refuse_errors([item.new for item in prepared], strict=strict)  # before any file is written
     news = [item.store_files(services.files) for item in prepared]
-    return services.queue.enqueue_many(news, at=positions.pop())  # type: ignore[arg-type]
+    return services.queue.enqueue_many(news, at=positions.pop(), strict=strict)  # type: ignore[arg-type]
 
 
 def position(services: ApiServices, task: Task) -> int | None:
@@ -72,7 +74,12 @@ def progress(services: ApiServices, task: Task) -> dict[str, Any] | None:
 
 
 def apply_edit(
-    services: ApiServices, task_id: str, edit: Edit, script_args: dict[str, Any] | None = None
+    services: ApiServices,
+    task_id: str,
+    edit: Edit,
+    script_args: dict[str, Any] | None = None,
+    *,
+    strict: bool = False,
 ) -> Task:
     return services.queue.edit(
         task_id,
@@ -81,6 +88,7 @@ def apply_edit(
         checkpoint=edit.checkpoint,
         name=edit.name,
         worker_pin=edit.worker,
+        strict=strict,
     )
 
 
@@ -94,6 +102,7 @@ def patch_task(
     params: dict[str, Any] | None,
     script_args: dict[str, Any] | None,
     worker: str | None = None,
+    strict: bool = False,
 ) -> Task:
     """Our PATCH: stored names, merged; ``clear_checkpoint`` when the body sent ``null``."""
     task = services.queue.get(task_id)
@@ -107,7 +116,7 @@ def patch_task(
         edit.params = stored_changes(task.kind, params, task, owned)
     if script_args:
         check_script_args(script_args, task, owned)
-    return apply_edit(services, task_id, edit, script_args or None)
+    return apply_edit(services, task_id, edit, script_args or None, strict=strict)
 
 
 def check_script_args(script_args: dict[str, Any], task: Task, owned: list[str]) -> None:

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..checker import TaskRefused
 from ..errors import InvalidTaskData, InvalidTransition, StoreUnavailable, TaskNotFound
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,31 @@ log = logging.getLogger(__name__)
 def field_error(field: str, message: str) -> list[dict[str, Any]]:
     """The 422 detail for one named field, shaped like FastAPI's own validation errors."""
     return [{"loc": [p for p in field.split(".") if p], "msg": message, "type": "value_error"}]
+
+
+def refused_detail(exc: TaskRefused, *, style: ErrorStyle = "plain") -> list[dict[str, Any]]:
+    """Every error of a refused task (or batch, or sweep) at once, FastAPI-shaped.
+
+    Ours also carries the value, the closest installed name and how many tasks each touches;
+    the compatibility routes keep their clients' shape (``loc``, ``msg``, ``type``).
+    """
+    detail = []
+    for problem in exc.problems:
+        item: dict[str, Any] = {
+            "loc": [p for p in problem.field.split(".") if p],
+            "msg": problem.message,
+            "type": "value_error.check",
+        }
+        if style == "plain":
+            item.update(
+                value=problem.value,
+                suggestion=problem.suggestion,
+                severity=problem.severity,
+                tasks=problem.tasks,
+                indexes=list(problem.indexes),
+            )
+        detail.append(item)
+    return detail
 
 
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -65,6 +91,13 @@ def map_exception(exc: Exception, *, style: ErrorStyle = "plain") -> JSONRespons
         return error_response(404, str(exc), style=style)
     if isinstance(exc, InvalidTransition):
         return error_response(409, str(exc), style=style)
+    if isinstance(exc, TaskRefused):
+        body: dict[str, Any] = {"detail": refused_detail(exc, style=style)}
+        if style == "agent":  # their one message names every error, not the first only
+            body.update(success=False, message=str(exc))
+        elif style == "seed":
+            body.update(success=False, error=str(exc))
+        return JSONResponse(body, status_code=422)
     if isinstance(exc, InvalidTaskData):
         return error_response(422, field_error(exc.field, exc.message), style=style)
     if isinstance(exc, StoreUnavailable):

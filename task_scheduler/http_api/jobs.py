@@ -17,6 +17,7 @@ import pydantic
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from ..checker import grouped
 from ..errors import InvalidTaskData
 from ..followups import build_followups, parse_followup, queue_followups
 from ..jobs import Job, JobImage, Jobs
@@ -75,6 +76,7 @@ class JobCreate(pd.ApiModel):
     dry_run: Optional[bool] = pd.field(None, description="Only count the tasks and preview the first few.")
     preview: Optional[int] = pd.field(None, ge=0, le=50, description="How many tasks a dry run shows (5).")
     position: Optional[Position] = None
+    strict: Optional[bool] = pd.field(None, description="Refuse the sweep for a warning too.")
 
 
 class ImageRef(pd.ApiModel):
@@ -182,6 +184,30 @@ def _choices(services: ApiServices) -> Choices:
         checkpoints=list(services.webui.checkpoints()),
         samplers=list(services.webui.samplers()),
         schedulers=list(schedulers()) if callable(schedulers) else [],
+        lenient=services.queue.checker is not None,
+    )
+
+
+def sweep_problems(
+    services: ApiServices, built: list[Any], axes: list[Any], *, strict: bool
+) -> list[dict[str, Any]]:
+    """The checker's problems of a sweep's tasks, one per axis value, with the tasks it touches."""
+    found = grouped(services.queue.check([t.new for t in built], strict=strict))
+    out = []
+    for problem in found:
+        item = problem.to_dict()
+        axis = next((a for a in axes if _on_axis(a, problem.value)), None)
+        if axis is not None:
+            item["axis"] = axis.title
+        out.append(item)
+    return out
+
+
+def _on_axis(axis: Any, value: Any) -> bool:
+    if axis.type == "lora":
+        return value == axis.name
+    return any(
+        v == value or (isinstance(v, str) and isinstance(value, str) and value in v) for v in axis.values
     )
 
 
@@ -298,15 +324,16 @@ def make_jobs_router(services: ApiServices) -> APIRouter:
             _validate([t.new for t in checked])
             shown = expand(new, axes, mode=mode, cap=max(cap, count), name=name, limit=limit)
             _validate([t.new for t in shown])
-            return JSONResponse(
-                {
-                    "count": count,
-                    "max_tasks": cap,
-                    "over_limit": count > cap,
-                    "preview": [_preview(t.new, t.labels) for t in shown],
-                }
-            )
+            answer = {
+                "count": count,
+                "max_tasks": cap,
+                "over_limit": count > cap,
+                "preview": [_preview(t.new, t.labels) for t in shown],
+                "problems": sweep_problems(services, checked, axes, strict=bool(body.strict)),
+            }
+            return JSONResponse(answer)
         built = expand(new, axes, mode=mode, cap=cap, name=name)  # every error before any file is written
+        services.queue.refuse_errors([t.new for t in built], strict=bool(body.strict))
         position = body.position
         if not isinstance(base, NewTask):
             position = position or base.position
@@ -321,6 +348,7 @@ def make_jobs_router(services: ApiServices) -> APIRouter:
                 origin=origin,
                 source_task_id=source_task,
                 user=request_user(request),
+                strict=bool(body.strict),
             )
         except BaseException:
             if not isinstance(base, NewTask):
@@ -429,8 +457,14 @@ def make_jobs_router(services: ApiServices) -> APIRouter:
             )
             _validate(news)
             limit = 5 if body.preview is None else body.preview
+            problems = grouped(services.queue.check(news))
             return JSONResponse(
-                {"count": len(news), "max_tasks": cap, "preview": [_preview(n) for n in news[:limit]]}
+                {
+                    "count": len(news),
+                    "max_tasks": cap,
+                    "preview": [_preview(n) for n in news[:limit]],
+                    "problems": [p.to_dict() for p in problems],
+                }
             )
         job, tasks = queue_followups(
             jobs,

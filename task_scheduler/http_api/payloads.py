@@ -130,7 +130,7 @@ PROCESSING_IMAGES = ("firstpass_image", "latent_mask")
 #: accepted for compatibility, without effect on a queued task
 IGNORED = ("send_images", "save_images", "include_init_images", "force_task_id", "do_not_save_samples")
 #: our own fields, not generation parameters
-TASK_FIELDS = ("checkpoint", "vae", "name", "position", "priority", "callback_url", "worker")
+TASK_FIELDS = ("checkpoint", "vae", "name", "position", "priority", "callback_url", "worker", "strict")
 SCRIPT_FIELDS = ("script_name", "script_args", "alwayson_scripts")
 INPUT_IMAGES = ("init_images", "mask")
 TAGS = ("$image", "$ndarray", "$file")
@@ -155,6 +155,8 @@ class PreparedTask:
     new: NewTask
     position: str
     images: list[tuple[dict[str, Any], DecodedImage]] = field(default_factory=list)
+    #: the checker's warnings refuse this task too (the body's ``"strict": true``)
+    strict: bool = False
 
     def store_files(self, files: FileStore) -> NewTask:
         for tag, image in self.images:
@@ -202,6 +204,7 @@ def prepare_task(
     prepared = PreparedTask(
         new=NewTask(kind=kind, params=params, source="api", user=user),
         position=values.get("position") or "bottom",
+        strict=bool(values.get("strict")),
     )
     for name in PROCESSING_IMAGES:
         if name in values:

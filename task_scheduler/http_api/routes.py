@@ -248,6 +248,7 @@ def add_task_routes(router: APIRouter, services: ApiServices) -> None:
             params=body.params,
             script_args=body.script_args,
             worker=body.worker,
+            strict=bool(body.strict),
         )
         return public(task_id)
 

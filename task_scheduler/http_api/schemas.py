@@ -102,6 +102,9 @@ class _GenerationRequest(ApiModel):
     worker: Optional[str] = field(
         None, max_length=200, description="Run only on this worker (its id, from `GET /workers`)."
     )
+    strict: Optional[bool] = field(
+        None, description="Refuse the task for a warning too (an unknown LoRA, style, extension script)."
+    )
 
 
 @with_example({"prompt": "a cat wearing a hat", "steps": 20, "width": 512, "height": 512, "name": "cats"})
@@ -170,6 +173,7 @@ class TaskPatch(ApiModel):
     worker: Optional[str] = field(
         None, max_length=200, description="Run only on this worker; an empty string lets any worker run it."
     )
+    strict: Optional[bool] = field(None, description="Refuse the edit for a warning of the check too.")
 
 
 @with_example({"before": "0f8fad5bd9cb469fa16570867728950e"})

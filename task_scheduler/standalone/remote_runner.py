@@ -29,18 +29,24 @@ from typing import Any
 
 import httpx
 
+from ..catalog import Catalog
 from ..errors import InvalidTaskData, OutOfMemory, RunnerUnavailable
 from ..files import FileStore
 from ..runner import ProgressCallback, ProgressUpdate, RunResult
 from ..task import Task, TaskResult, checkpoint_aliases, checkpoint_key
 from .redact import redact, split_credentials
 from .remote_body import build_request
+from .remote_catalog import read_catalog
 
 log = logging.getLogger(__name__)
 
 #: errors that mean "the WebUI is not there", not "the task is bad"
 CONNECTION_ERRORS = (httpx.TransportError,)
 _SIGNATURES = {b"\x89PNG": "png", b"\xff\xd8\xff": "jpg", b"RIFF": "webp"}
+
+
+#: a remote WebUI's lists are read again at least this often (seconds)
+CATALOG_EVERY_S = 60.0
 
 
 class RemoteError(RuntimeError):
@@ -101,6 +107,9 @@ class RemoteRunner:
         self._lost_reason = ""
         self._kick = threading.Event()
         self._running = False
+        self._catalog: Catalog | None = None
+        self._catalog_read = 0.0
+        self._catalog_models: tuple[str, ...] = ()
 
     def close(self) -> None:
         try:
@@ -134,7 +143,28 @@ class RemoteRunner:
             self._scripts = None  # an API without the listing: send every script's values
         if self._selected is None:
             self._adopt_loaded_checkpoint()
+        models_now = tuple(c.title for c in self._checkpoints)
+        if models_now != self._catalog_models or time.monotonic() - self._catalog_read > CATALOG_EVERY_S:
+            self._read_catalog(models_now)
         return self._checkpoints
+
+    def _read_catalog(self, models: tuple[str, ...]) -> None:
+        """The WebUI's lists for the checker (:mod:`.remote_catalog`): at the first health check,
+        when its checkpoints change, and every ``CATALOG_EVERY_S``; never per task."""
+
+        def get(path: str) -> Any:
+            try:
+                return self.get_json(path)
+            except (RemoteError, ValueError):
+                return None  # a route this WebUI lacks: that list is not known
+
+        self._catalog = read_catalog(get, version=f"{self.url}@{time.time()}")
+        self._catalog_read = time.monotonic()
+        self._catalog_models = models
+
+    def catalog(self) -> Catalog | None:
+        """What the WebUI had at the last health check (None before the first one)."""
+        return self._catalog
 
     def _adopt_loaded_checkpoint(self) -> None:
         """Before the queue has switched this WebUI's model, its current one is what it has loaded:

@@ -26,6 +26,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
+from ..catalog import Catalog
+from ..checker import CheckSettings, TaskChecker
 from ..db_location import is_postgres_url
 from ..executor import ExecutorSettings
 from ..file_setup import open_files
@@ -35,6 +37,7 @@ from ..store import Store
 from ..task_queue import TaskQueue
 from .backends import BackendPool, PoolSettings
 from .proxy import METHODS, Proxy
+from .remote_catalog import merged
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,8 @@ class ServerConfig:
     api_auth: list[str] | None = None
     pool: PoolSettings = field(default_factory=PoolSettings)
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+    #: the checker's switches (``--strict-check``, ``--unknown-networks-are-errors``, ...)
+    check: CheckSettings = field(default_factory=CheckSettings)
     #: let callback URLs reach loopback / private addresses (``--allow-private-callbacks``)
     allow_private_callbacks: bool = False
     #: folder with the Task Queue page's ``javascript/`` and ``style.css``
@@ -117,6 +122,22 @@ class PoolWebUIInfo:
         return None  # the workers report progress into the queue
 
 
+class PoolCatalog:
+    """The backends' catalogs as one (a name any backend has), rebuilt when one of them changes."""
+
+    def __init__(self, pool: BackendPool) -> None:
+        self.pool = pool
+        self._key: tuple = ()
+        self._catalog: Catalog | None = None
+
+    def __call__(self) -> Catalog | None:
+        catalogs = [backend.runner.catalog() for backend in self.pool.backends]
+        key = tuple(id(c) for c in catalogs)
+        if key != self._key:
+            self._catalog, self._key = merged(catalogs, version=str(key)), key
+        return self._catalog
+
+
 class Standalone:
     """Everything the server owns, built from a config; ``app`` is the ASGI app to serve."""
 
@@ -142,6 +163,7 @@ class Standalone:
             settings=ApiSettings(allow_private_callbacks=config.allow_private_callbacks),
             auth=config.api_auth or None,
         )
+        self.queue.checker = TaskChecker(PoolCatalog(self.pool), config.check)
         self.callbacks = CallbackSender(self.queue, settings=self.services.settings)
         self.proxy = Proxy(self._proxy_target)
         self.app = self._build_app()

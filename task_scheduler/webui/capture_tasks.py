@@ -125,6 +125,8 @@ class QueueOutcome:
     server_ms: float | None = None
     #: when the tasks were committed (epoch seconds), for timing the click end to end
     stored_at: float | None = None
+    #: the checker's warnings the tasks were queued with (distinct, each once)
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -138,6 +140,7 @@ class QueueOutcome:
                 "tab": self.tab,
                 "server_ms": self.server_ms,
                 "stored_at": self.stored_at,
+                "warnings": self.warnings,
                 "nonce": random.getrandbits(48),
             },
             ensure_ascii=False,
@@ -243,6 +246,7 @@ class Capturer:
             items = self.expand(encoded, user=user, options=options)
             for item in items:  # the entry gate, before any file is written
                 validate_new_task(item)
+            self.queue.refuse_errors(items)  # the checker: every error at once, before any file
             staged.commit()
             tasks = self.queue.enqueue_many(items, at=options.at)
             stored_at = time.time()
@@ -251,6 +255,7 @@ class Capturer:
         ends = (tasks[0],) if len(tasks) == 1 else (tasks[0], tasks[-1])
         positions = [p for p in (self.queue.position_of(t.id) for t in ends) if p]
         return QueueOutcome(
+            warnings=_distinct_warnings(tasks),
             ok=True,
             message=_queued_message(
                 tasks[0].name or _excerpt(encoded.params.get("prompt")), tasks, positions
@@ -270,12 +275,13 @@ class Capturer:
         try:
             encoded, staged = self.encode(values)
             (base,) = self.expand(encoded, user=user, options=QueueOptions(checkpoint=options.checkpoint))
-            choices = Choices(checkpoints=self.facts.checkpoints())
+            choices = Choices(checkpoints=self.facts.checkpoints(), lenient=self.queue.checker is not None)
             mode = sweep.get("mode", "cartesian")
             # refuse bad axes before any file is written; the job is then created in one transaction
-            first = expand_sweep(base, parse_axes(sweep.get("axes"), choices=choices), mode=mode, limit=1)
-            for item in [base, *(t.new for t in first)]:
+            every = expand_sweep(base, parse_axes(sweep.get("axes"), choices=choices), mode=mode)
+            for item in [base, *(t.new for t in every[:1])]:
                 validate_new_task(item)
+            self.queue.refuse_errors([t.new for t in every])
             staged.commit()
             job, tasks = queue_sweep(
                 Jobs(self.queue),
@@ -291,6 +297,7 @@ class Capturer:
         except (CaptureRefused, ArgumentError, TaskSchedulerError) as exc:
             return self._refused(f"Not queued: {exc}")
         return QueueOutcome(
+            warnings=_distinct_warnings(tasks),
             ok=True,
             message=f"Queued job '{job.name}' — {len(tasks)} tasks",
             task_ids=[t.id for t in tasks],
@@ -391,6 +398,10 @@ class Capturer:
         except Exception:  # the menu only loses a submenu; the click itself is unaffected
             log.exception("listing checkpoint folders failed")
             return []
+
+
+def _distinct_warnings(tasks: Sequence[Any]) -> list[str]:
+    return list(dict.fromkeys(text for task in tasks for text in task.warnings))
 
 
 def _folder_of(name: str) -> str:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
+from ..checker import TaskChecker
 from ..db_location import InvalidLocation, parse_location
 from ..errors import StoreUnavailable
 from ..executor import Executor
@@ -347,6 +348,10 @@ def _open() -> Extension | None:
         stop_reason=queue.stop_request,
     )
     executor = Executor(queue, runner, current.executor, worker=worker_identity())
+    ext_ref: list[Extension] = []
+    queue.checker = TaskChecker(
+        runner.catalog, lambda: ext_ref[0].settings.check if ext_ref else current.check
+    )
     ext = Extension(
         location=location,
         store=store,
@@ -356,6 +361,7 @@ def _open() -> Extension | None:
         executor=executor,
         settings=current,
     )
+    ext_ref.append(ext)
     ext.services = _services(ext)
     ext._unsubscribe.append(queue.subscribe(lambda event, task: _on_queue_event(ext, event, task)))
     _state = ext

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..catalog import Catalog
 from ..errors import OutOfMemory
 from ..files import FileStore
 from ..runner import ProgressCallback, ProgressUpdate, RunResult
@@ -38,6 +39,7 @@ from ..task import Task, TaskResult, checkpoint_aliases
 from ..values import UndecodableValue, ValueCodec
 from . import arguments, checkpoints
 from . import extras as extras_tab
+from .catalog_source import WebUICatalog
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +167,7 @@ class InProcessRunner:
         self.runs = 0
         #: (the checkpoint as the last task that named one spelled it, the model it resolved to)
         self._named: tuple[str, str] | None = None
+        self._catalog = WebUICatalog()
 
     @property
     def running(self) -> str | None:
@@ -291,6 +294,10 @@ class InProcessRunner:
         )
 
     # -- preparing the positional list ---------------------------------------------------------
+
+    def catalog(self) -> Catalog:
+        """What this WebUI has, from its own lists (:mod:`.catalog_source`); rebuilt on change."""
+        return self._catalog()
 
     def layout(self, tab: str) -> arguments.ArgumentLayout:
         """Generate's input layout for ``tab`` in the WebUI as it is now."""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..checker import CheckSettings
 from ..executor import ExecutorSettings
 
 SECTION = ("task_scheduler", "Task Scheduler")
@@ -24,6 +25,13 @@ DB_PATH = "task_scheduler_db_path"
 WHEN_DRY = "task_scheduler_when_queue_empty"
 DRY_COMMAND = "task_scheduler_when_queue_empty_command"
 PRIVATE_CALLBACKS = "task_scheduler_allow_private_callbacks"
+CHECK_NETWORKS = "task_scheduler_check_networks_are_errors"
+CHECK_STRICT = "task_scheduler_check_strict"
+CHECK_AT_START = "task_scheduler_check_at_start"
+
+AT_START_WARN = "Run it with the warning"
+AT_START_FAIL = "Fail it with the reason"
+AT_START_CHOICES = (AT_START_WARN, AT_START_FAIL)
 
 DRY_NONE = "Do nothing"
 DRY_NOTIFY = "Browser notification"
@@ -40,6 +48,9 @@ KEYS = (
     WHEN_DRY,
     DRY_COMMAND,
     PRIVATE_CALLBACKS,
+    CHECK_NETWORKS,
+    CHECK_STRICT,
+    CHECK_AT_START,
 )
 
 
@@ -51,6 +62,7 @@ class ExtensionSettings:
     when_dry: str = DRY_NONE
     dry_command: str = ""
     allow_private_callbacks: bool = False
+    check: CheckSettings = field(default_factory=CheckSettings)
 
 
 def register(on_change: Callable[[], None] | None = None) -> None:
@@ -134,6 +146,27 @@ def register(on_change: Callable[[], None] | None = None) -> None:
             "for a receiver of your own on this machine or network"
         ),
     )
+    add(
+        CHECK_NETWORKS,
+        option(False, "Refuse a task that names an unknown LoRA, LyCORIS or hypernetwork", "Checkbox").info(
+            "off: the task is queued with a warning (the WebUI would run it without that network)"
+        ),
+    )
+    add(
+        CHECK_STRICT,
+        option(False, "Refuse a task for any warning of the check (strict)", "Checkbox").info(
+            "unknown extra networks, styles, extension scripts, a word one letter from an embedding"
+        ),
+    )
+    add(
+        CHECK_AT_START,
+        option(
+            AT_START_WARN,
+            "When a task starts and names something gone since it was queued (a LoRA deleted)",
+            "Radio",
+            {"choices": list(AT_START_CHOICES)},
+        ).info("an unknown checkpoint, sampler or script always fails the task"),
+    )
 
 
 def read(opts: Any | None = None) -> ExtensionSettings:
@@ -163,6 +196,11 @@ def read(opts: Any | None = None) -> ExtensionSettings:
         when_dry=when_dry if when_dry in DRY_CHOICES else DRY_NONE,
         dry_command=str(get(DRY_COMMAND, "") or "").strip(),
         allow_private_callbacks=bool(get(PRIVATE_CALLBACKS, False)),
+        check=CheckSettings(
+            networks_are_errors=bool(get(CHECK_NETWORKS, False)),
+            strict=bool(get(CHECK_STRICT, False)),
+            at_start="fail" if get(CHECK_AT_START, AT_START_WARN) == AT_START_FAIL else "warn",
+        ),
     )
 
 

@@ -43,7 +43,9 @@ __all__ = [
 
 HERE = pathlib.Path(__file__).resolve().parent
 FORGE_ONLY = HERE / "forge_only"
-PURGED_PACKAGES = ("modules", "modules_forge", "lib_controlnet")
+#: the LoRA extension's folder (``extensions-builtin/Lora`` / ``sd_forge_lora``): ``networks``
+LORA_BUILTIN = HERE / "lora_builtin"
+PURGED_PACKAGES = ("modules", "modules_forge", "lib_controlnet", "networks")
 DEFAULT_CHECKPOINTS = ("random-sd15-a.safetensors", "random-sd15-b.safetensors")
 TABS = ui_build.TABS
 
@@ -69,7 +71,7 @@ def _purge_modules() -> None:
 
 
 def _remove_paths() -> None:
-    for path in (str(HERE), str(FORGE_ONLY)):
+    for path in (str(HERE), str(FORGE_ONLY), str(LORA_BUILTIN)):
         while path in sys.path:
             sys.path.remove(path)
 
@@ -365,6 +367,7 @@ class Env:
         modelloader.load_upscalers()
         sd_vae.refresh_vae_list()
         sd_models.list_models()
+        self._start_extra_networks()
         first = next(iter(sd_models.checkpoints_list.values()), None)
         if first is not None:
             shared.opts.data["sd_model_checkpoint"] = first.name
@@ -401,6 +404,48 @@ class Env:
             thread = threading.Thread(target=main_thread.loop, name="shim-main-thread", daemon=True)
             self._config.main_thread = thread
             thread.start()
+
+    def _start_extra_networks(self) -> None:
+        """As ``initialize.py`` and the LoRA extension do: the registry, LoRAs, hypernetworks,
+        embeddings (A1111 in ``sd_hijack``, Forge / Neo in ``ui_extra_networks_textual_inversion``)."""
+        import importlib
+
+        from modules import extra_networks, shared
+
+        extra_networks.initialize()
+        if not self.is_neo:
+            extra_networks.register_default_extra_networks()
+            shared.reload_hypernetworks()
+        importlib.import_module("networks").before_ui()
+        self.embedding_db().load_textual_inversion_embeddings(force_reload=True)
+
+    def embedding_db(self) -> Any:
+        """The flavour's embedding database (``word_embeddings``: name -> embedding)."""
+        if self.is_forge:
+            from modules import ui_extra_networks_textual_inversion
+
+            return ui_extra_networks_textual_inversion.embedding_db
+        from modules import sd_hijack
+
+        return sd_hijack.model_hijack.embedding_db
+
+    def add_lora(self, name: str, *, refresh: bool = True) -> pathlib.Path:
+        """Put ``models/Lora/<name>.safetensors``; the WebUI lists it after a refresh (its button)."""
+        path = self.root / "models" / "Lora" / f"{name}.safetensors"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"fake lora")
+        if refresh:
+            self.refresh_loras()
+        return path
+
+    def remove_lora(self, name: str, *, refresh: bool = True) -> None:
+        (self.root / "models" / "Lora" / f"{name}.safetensors").unlink()
+        if refresh:
+            self.refresh_loras()
+
+    def refresh_loras(self) -> None:
+        """The Lora tab's refresh button: ``networks.list_available_networks()``."""
+        sys.modules["networks"].list_available_networks()
 
     def uninstall(self) -> None:
         """Stop the main-thread loop, drop the fake modules and the path entries, reset all globals."""
@@ -475,6 +520,9 @@ def install(
     *,
     hold_start_load: bool = False,
     loop_in_process_main_thread: bool = False,
+    loras: Sequence[str] = (),
+    embeddings: Sequence[str] = (),
+    hypernetworks: Sequence[str] = (),
 ) -> Env:
     """Install the double for ``flavour`` ("forge", "a1111" or "neo") with all files under ``root``.
 
@@ -502,8 +550,17 @@ def install(
         (root / sub).mkdir(parents=True, exist_ok=True)
     for name in checkpoints:
         _write_checkpoint(root / "models" / "Stable-diffusion" / name, name)
+    for folder, names, suffix in (
+        ("models/Lora", loras, ".safetensors"),
+        ("embeddings", embeddings, ".pt"),
+        ("models/hypernetworks", hypernetworks, ".pt"),
+    ):
+        for name in names:
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            (root / folder / f"{name}{suffix}").write_bytes(b"fake network")
 
     sys.path.insert(0, str(HERE))
+    sys.path.insert(0, str(LORA_BUILTIN))
     if config.is_forge:
         sys.path.insert(0, str(FORGE_ONLY))
     import importlib

@@ -45,6 +45,14 @@ xformers_available = False
 hypernetworks: dict = {}
 loaded_hypernetworks: list = []
 sd_upscalers: list = []
+latent_upscale_modes = {
+    "Latent": {"mode": "bilinear", "antialias": False},
+    "Latent (antialiased)": {"mode": "bilinear", "antialias": True},
+    "Latent (bicubic)": {"mode": "bicubic", "antialias": False},
+    "Latent (bicubic antialiased)": {"mode": "bicubic", "antialias": True},
+    "Latent (nearest)": {"mode": "nearest", "antialias": False},
+    "Latent (nearest-exact)": {"mode": "nearest-exact", "antialias": False},
+}
 face_restorers: list = []
 progress_print_out = sys.stdout
 gradio_theme = None
@@ -111,7 +119,11 @@ def list_samplers():
 
 
 def reload_hypernetworks() -> None:
-    pass
+    """``shared_items.reload_hypernetworks``: a new dict of ``models/hypernetworks``."""
+    global hypernetworks
+    from modules.hypernetworks import hypernetwork
+
+    hypernetworks = hypernetwork.list_hypernetworks(os.path.join(paths_internal.models_path, "hypernetworks"))
 
 
 class _Shared(types.ModuleType):
@@ -129,3 +141,8 @@ class _Shared(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _Shared
+
+from webui_double import shim_config as _shim  # noqa: E402
+
+if _shim.current.is_neo:  # Neo has no hypernetworks at all
+    del hypernetworks, loaded_hypernetworks, reload_hypernetworks
