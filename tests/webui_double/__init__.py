@@ -43,7 +43,7 @@ __all__ = [
 
 HERE = pathlib.Path(__file__).resolve().parent
 FORGE_ONLY = HERE / "forge_only"
-PURGED_PACKAGES = ("modules", "modules_forge", "lib_controlnet")
+PURGED_PACKAGES = ("modules", "modules_forge", "lib_controlnet", "backend")
 DEFAULT_CHECKPOINTS = ("random-sd15-a.safetensors", "random-sd15-b.safetensors")
 TABS = ui_build.TABS
 
