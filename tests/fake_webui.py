@@ -1,7 +1,8 @@
 """A small fake WebUI HTTP API on loopback, for the standalone server's tests.
 
 It speaks the parts of ``/sdapi/v1`` the queue uses (txt2img, img2img, extra-single-image,
-options, sd-models, scripts, upscalers, progress, interrupt, skip) and answers with real PNGs
+options, sd-models, scripts, upscalers, progress, interrupt, skip, unload-checkpoint and
+reload-checkpoint) and answers with real PNGs
 whose pixels encode the seed and the selected checkpoint, so a test can tell which backend, model
 and seed made an image (an upscale is a Lanczos resize of the image it was sent). A
 generation can be held open (``hold()``/``release()``) and the server can be killed abruptly
@@ -73,6 +74,9 @@ class FakeWebUI:
         self.step = 0
         self.steps = 0
         self.fail_next: tuple[int, Any] | None = None
+        #: A1111's ``/sdapi/v1/unload-checkpoint`` moved the model to RAM: a generation fails
+        #: until ``/sdapi/v1/reload-checkpoint`` moves it back (as in A1111)
+        self.in_ram = False
         #: answer every request but the generation with 503 (a WebUI that is alive but unwell)
         self.unhealthy = False
         #: seconds each generation takes (for overhead measurements)
@@ -290,6 +294,16 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(status, {"detail": detail})
             if route[1].endswith("img2img") and not body.get("init_images"):
                 return self._send(404, {"detail": "Init image not found"})
+            if webui.in_ram:
+                return self._send(
+                    500,
+                    {
+                        "error": "RuntimeError",
+                        "detail": "",
+                        "errors": "Expected all tensors to be on the same device, but found at least two "
+                        "devices, cpu and cuda:0!",
+                    },
+                )
             answer = webui.generate(route[1].rsplit("/", 1)[1], body)
             if answer is None:  # killed mid-call: the connection is already gone
                 return None
@@ -351,6 +365,12 @@ class _Handler(BaseHTTPRequestHandler):
         if route == ("POST", "/sdapi/v1/skip"):
             webui.skipped.set()
             return self._send(200, None)
+        if route == ("POST", "/sdapi/v1/unload-checkpoint"):
+            webui.in_ram = True
+            return self._send(200, {})
+        if route == ("POST", "/sdapi/v1/reload-checkpoint"):
+            webui.in_ram = False
+            return self._send(200, {})
         return self._send(404, {"detail": "Not Found"})
 
     def _custom(self, parts: Any, raw: bytes) -> None:

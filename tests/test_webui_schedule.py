@@ -70,3 +70,25 @@ def test_a_webui_outside_its_window_holds_and_run_now_still_runs(ext_env):
     assert ext.queue.schedule_config().worker_windows == {
         ext.executor.worker.id: "Mon 00:00-00:01, 00:02-00:03"
     }
+
+
+def test_a_repetition_and_a_start_time_survive_a_reload_of_the_webui(ext_env):
+    import time
+
+    from task_scheduler.webui import extension
+
+    start(ext_env)
+    ext = extension.state()
+    ext.executor.stop()
+    first = ext.queue.enqueue(simple_task("again", repeat_times=3))
+    later = ext.queue.enqueue(simple_task("later", not_before=time.time() + 3600))
+    assert ext.executor.run_one()
+    reload(ext_env)
+    ext = extension.state()
+    ext.executor.stop()
+    while ext.executor.run_one():
+        pass
+    rounds = [t for t in ext.queue.history(limit=10).tasks if t.repeat_series == first.id]
+    assert sorted(t.repeat_round for t in rounds) == [1, 2, 3]
+    assert ext.queue.get(later.id).status is TaskStatus.PENDING
+    assert ext.queue.get(later.id).not_before is not None
