@@ -15,7 +15,8 @@ Three phases, each reported as figures (never asserted):
 3. **Give the GPU back**: the windows are cleared and the unload delay set (``--unload-after-s``);
    the resident memory of the WebUI process (``--pid``, /proc) is sampled after a task, once the
    queue reports the model unloaded, and after the same task ran again; the two tasks' images are
-   compared pixel by pixel (``same_image``).
+   compared pixel by pixel (``same_image``; ``image_distinct_colours`` shows the image is not a
+   blank one, which a random-weight model makes for some seeds and sizes).
 
     python bench/schedule_real.py --webui-url http://127.0.0.1:7860 --pid 12345 --json
 """
@@ -140,7 +141,7 @@ def phase_not_before(ui: WebUI, args, figures: dict) -> None:
 
 def phase_unload(ui: WebUI, args, figures: dict) -> None:
     ui.request("PUT", QUEUE + "/schedule", {"windows": "", "unload_after_s": args.unload_after_s})
-    body = task_body("same image", steps=args.steps, size=args.size, seed=4242)
+    body = task_body(args.prompt, steps=args.steps, size=args.size, seed=args.seed)
     (first,) = ui.enqueue([body])
     done = ui.wait_finished([first], timeout=900)[0]
     idle_since = iso_to_epoch(done["finished_at"])
@@ -151,14 +152,20 @@ def phase_unload(ui: WebUI, args, figures: dict) -> None:
         "the unload",
     )
     figures["unloaded_after_idle_s"] = round(time.time() - idle_since, 1)
-    time.sleep(args.settle_s)
-    figures["rss_mb_model_unloaded"] = rss_mb(args.pid)
+    samples = []
+    for _ in range(max(1, int(args.settle_s / 0.5))):  # memory is returned over a few seconds
+        samples.append(rss_mb(args.pid) or 0.0)
+        time.sleep(0.5)
+    figures["rss_mb_model_unloaded"] = samples[-1]
+    figures["rss_mb_model_unloaded_min"] = min(samples)
     figures["header_text_unloaded"] = ui.get(QUEUE + "/queue")["schedule"]["text"]
     (again,) = ui.enqueue([body])
     redone = ui.wait_finished([again], timeout=900)[0]
     figures["rss_mb_after_next_task"] = rss_mb(args.pid)
     figures["second_run_status"] = redone["status"]
-    figures["same_image"] = ui.result_image_rgb(first) == ui.result_image_rgb(again)
+    pixels = ui.result_image_rgb(first)
+    figures["same_image"] = pixels == ui.result_image_rgb(again)
+    figures["image_distinct_colours"] = len({pixels[i : i + 3] for i in range(0, len(pixels), 3)})
     figures["model_unloaded_after_next_task"] = ui.get(QUEUE + "/queue")["schedule"]["model_unloaded"]
     ui.request("PUT", QUEUE + "/schedule", {"unload_after_s": None})
 
@@ -177,8 +184,10 @@ def main() -> None:
     p.add_argument("--hold-check-s", type=float, default=10.0)
     p.add_argument("--ahead-s", type=float, default=60.0)
     p.add_argument("--unload-after-s", type=float, default=20.0)
-    p.add_argument("--settle-s", type=float, default=3.0)
+    p.add_argument("--settle-s", type=float, default=10.0, help="RSS sampled this long after the unload")
     p.add_argument("--steps", type=int, default=2)
+    p.add_argument("--seed", type=int, default=5, help="of the unload phase's two tasks")
+    p.add_argument("--prompt", default="tiny", help="of the unload phase's tasks")
     p.add_argument("--size", type=int, default=64)
     p.add_argument("--shot", default=None, help="PNG path for a screenshot of the tab's header")
     p.add_argument("--phases", default="window,not_before,unload")

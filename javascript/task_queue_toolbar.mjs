@@ -58,7 +58,9 @@ function mountToolbar({state, api, act}) {
         } else {
             parts.push("Idle: nothing waiting");
         }
-        if (stats.eta_s !== null && stats.eta_s !== undefined && (running || state.totalPending)) {
+        // no "about 15 s left" for tasks the queue holds (outside its windows, a start time ahead)
+        const held = state.schedule && ["holding", "waiting"].includes(state.schedule.state);
+        if (stats.eta_s !== null && stats.eta_s !== undefined && (running || state.totalPending) && !held && !state.paused) {
             parts.push("about " + duration(stats.eta_s) + " left");
         }
         const text = parts.join(" · ");

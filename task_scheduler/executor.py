@@ -153,6 +153,8 @@ class Executor:
         self.worker = self.queue.workers.register(
             self.worker, checkpoint=self._checkpoint(), available=self._available()
         )
+        if self.worker.id in self.queue.unloaded_workers():  # a new process: nothing given back yet
+            self.queue.note_model_unloaded(self.worker.id, None)
 
     def _recover_once(self) -> None:
         if self._recovered:

@@ -70,7 +70,8 @@ def describe(store: Any, now: float) -> dict[str, Any]:
         pending = conn.execute("SELECT count(*) FROM task WHERE status = 'pending'").fetchone()[0]
         due = _due_now(conn, now)
         waiting = _next_waiting(conn, now)
-        unloaded = schedule.unloaded_workers(conn)
+        live = {row[0] for row in conn.execute("SELECT id FROM worker WHERE stopped_at IS NULL")}
+        unloaded = {w: at for w, at in schedule.unloaded_workers(conn).items() if w in live}
     gate = schedule.gate_of(config, None, now)
     tz = config.timezone
     reasons: list[str] = []

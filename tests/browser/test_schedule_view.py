@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from task_scheduler.http_api.views import iso
+
 from .test_task_queue_tab import open_queue, open_tab, row, wait_for
 
 pytestmark = pytest.mark.browser
@@ -33,6 +35,7 @@ def test_the_header_says_the_queue_holds_until_its_window_opens(page, schedule):
         what="the holding notice",
     )
     assert f"Holding until {other_day} 10:00" in text
+    assert "left" not in text  # no time left is promised for tasks the queue holds
     assert schedule.get("/queue").json()["pending"][0]["status"] == "pending"
     assert not page.errors
 
@@ -59,4 +62,35 @@ def test_queue_to_start_at_makes_a_task_that_waits_for_its_time(page, schedule):
     assert "Next: task" not in page.locator(".tsq-status").inner_text()  # unnamed: "a task"
     assert "Next: a task at" in page.locator(".tsq-status").inner_text()
     assert schedule.get(f"/tasks/{task['id']}").json()["status"] == "pending"
+    assert not page.errors
+
+
+def test_the_edit_form_sets_a_start_time_and_a_repetition(page, schedule):
+    task_id = schedule.post("/queue/txt2img", json={"prompt": "edited cat", "steps": 2}).json()["id"]
+    open_queue(page)
+    editing = row(page, "edited cat")
+    wait_for(lambda: editing.count() == 1, what="the row")
+    editing.locator(".tsq-edit-btn").click()
+    page.locator(".tsq-field-not_before input").fill("2030-01-02T03:04")
+    page.locator(".tsq-field-repeat input").fill("3")
+    page.locator(".tsq-field-keep_seeds input").check()
+    page.locator(".tsq-save").click()
+    stored = wait_for(
+        lambda: (lambda t: t if t["repeat"] else None)(schedule.get(f"/tasks/{task_id}").json()),
+        what="the edit",
+    )
+    assert stored["repeat"] == {
+        "times": 3,
+        "until_stopped": False,
+        "round": 1,
+        "keep_seeds": True,
+        "stopped": False,
+    }
+    assert stored["not_before"] == iso(datetime(2030, 1, 2, 3, 4).timestamp())  # this machine's clock
+    wait_for(lambda: "round 1 of 3" in row(page, "edited cat").inner_text(), what="the round on the row")
+    bad = row(page, "edited cat")
+    bad.locator(".tsq-edit-btn").click()
+    page.locator(".tsq-field-repeat input").fill("-2")
+    page.locator(".tsq-save").click()
+    assert "0 to 10000 rounds" in page.locator(".tsq-field-repeat .tsq-field-error").inner_text()
     assert not page.errors
