@@ -154,3 +154,22 @@ def test_agent_schedulers_queue_shape_is_unchanged(night):
     body = night.get("/agent-scheduler/v1/queue").json()
     assert "schedule" not in body
     assert set(body) == {"current_task_id", "pending_tasks", "total_pending_tasks", "paused"}
+
+
+def test_export_and_import_keep_a_start_time_and_a_repetition(client, clock):
+    clock.now = at("2026-06-03 12:00")
+    client.post(
+        f"{API}/queue/txt2img",
+        json={
+            "prompt": "a",
+            "not_before": at("2026-06-03 18:00"),
+            "repeat": {"times": 0, "keep_seeds": True},
+        },
+    )
+    exported = client.get(f"{API}/export").json()
+    client.post(f"{API}/queue/clear")
+    answer = client.post(f"{API}/import", json={"tasks": exported})
+    assert answer.status_code in (200, 201), answer.text
+    (task,) = client.get(f"{API}/queue").json()["pending"]
+    assert task["not_before"] == "2026-06-03T16:00:00.000Z"
+    assert task["repeat"]["until_stopped"] and task["repeat"]["keep_seeds"]

@@ -231,6 +231,8 @@ class ExportedTask(ApiModel):
     callback_url: Optional[str] = field(None, max_length=2000)
     job_id: Optional[str] = field(None, max_length=200)
     files: Optional[dict[str, str]] = field(None, description="file reference -> data URL of its content")
+    not_before: Optional[When] = field(None, description="Not started before this time.")
+    repeat: Optional[RepeatRequest] = field(None, description="Repeat {times, keep_seeds}.")
     # informational, from the exporting install
     id: Optional[str] = None
     status: Optional[str] = None
