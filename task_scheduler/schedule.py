@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InvalidTaskData
+from .store import Store
 from .windows import RunWindows, describe, parse, resolve_tz
 
 log = logging.getLogger(__name__)
@@ -114,8 +115,6 @@ def write(
     worker_windows: str | None = None,
 ) -> None:
     """Validate and store what is given (inside the caller's transaction); the rest stays."""
-    from .store import Store
-
     if timezone is not None:
         resolve_tz(timezone)
         Store.set_meta(conn, TIMEZONE, timezone.strip())
@@ -198,8 +197,6 @@ def next_due(conn: Any, now: float) -> float | None:
 
 def mark_unloaded(conn: Any, worker_id: str, at: float | None) -> None:
     """Record that ``worker_id`` gave its model back (``at``), or loaded one again (None)."""
-    from .store import Store
-
     Store.set_meta(conn, UNLOADED + worker_id, "" if at is None else repr(at))
 
 
