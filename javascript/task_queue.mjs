@@ -55,6 +55,7 @@ function createApp(root, options) {
         pending: [],
         totalPending: 0,
         stats: null,
+        schedule: null,
         workers: [], // every worker of the queue, as /workers answers (the Workers strip loads it)
         localWorker: null, // the one whose tasks run in this WebUI (they get its live preview)
         progress: {}, // running task id -> its latest progress (the running section writes it)
@@ -116,6 +117,7 @@ function createApp(root, options) {
         state.pending = data.pending;
         state.totalPending = data.total_pending;
         state.stats = data.stats || null;
+        state.schedule = data.schedule || null;
     }
 
     async function refresh() {

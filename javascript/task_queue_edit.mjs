@@ -1,5 +1,5 @@
 // Task Scheduler: the edit form of a waiting task in the Task Queue tab (name, prompts, checkpoint,
-// sampler, numbers), checked in the page first and then by the server, each problem shown beside
+// sampler, numbers, its start time and repetition), checked in the page first and then by the server, each problem shown beside
 // its field. The Waiting section opens it under the task's row: `state.editing` holds the open
 // form ({id, form, inputs, errors, general, task}), which that section draws into the row.
 
@@ -24,6 +24,14 @@ const EDIT_FIELDS = [
     ["hr_cfg", "Hires CFG", "float", 0, 100, "if-present"],
     ["hr_distilled_cfg", "Hires distilled CFG", "float", 0, 100, "if-present"],
 ];
+
+/** An ISO time as a datetime-local input's value (this browser's clock, to the minute); "" for none. */
+function localInput(iso) {
+    if (!iso) return "";
+    const at = new Date(iso);
+    const pad = (n) => String(n).padStart(2, "0");
+    return at.getFullYear() + "-" + pad(at.getMonth() + 1) + "-" + pad(at.getDate()) + "T" + pad(at.getHours()) + ":" + pad(at.getMinutes());
+}
 
 /**
  * The form's actions. `render()` redraws the Waiting list (the row shows or drops the form);
@@ -73,6 +81,22 @@ function mountEdit({state, api, refresh, render}) {
             input.dataset.kind = kind;
             return h("label", {class: "tsq-field tsq-field-" + name}, h("span", {text: label}), input, errors[name]);
         };
+        // when and how often: a start time (this browser's clock) and a repetition
+        const timing = (name, label, input) => {
+            inputs[name] = input;
+            errors[name] = h("div", {class: "tsq-field-error", role: "alert"});
+            input.dataset.kind = name;
+            return h("label", {class: "tsq-field tsq-field-" + name}, h("span", {text: label}), input, errors[name]);
+        };
+        const repeat = task.repeat && !task.repeat.stopped ? task.repeat : null;
+        const timingFields = [
+            timing("not_before", "Start at", h("input", {class: "tsq-input", type: "datetime-local", value: localInput(task.not_before)})),
+            timing("repeat", "Repeat (rounds, 0: until stopped)", h("input", {
+                class: "tsq-input", type: "number", step: "1", min: 0, max: 10000, placeholder: "once",
+                value: repeat ? String(repeat.times) : "",
+            })),
+            timing("keep_seeds", "Keep the seeds in every round", h("input", {type: "checkbox", checked: !!(repeat && repeat.keep_seeds)})),
+        ];
         const general = h("div", {class: "tsq-field-error tsq-form-error", role: "alert"});
         const form = h(
             "form",
@@ -86,6 +110,7 @@ function mountEdit({state, api, refresh, render}) {
             },
             field(["name", "Name", "text"]),
             EDIT_FIELDS.filter((spec) => spec[5] !== "if-present" || p[spec[0]] !== undefined).map(field),
+            timingFields,
             general,
             h(
                 "div",
@@ -111,6 +136,7 @@ function mountEdit({state, api, refresh, render}) {
         let ok = true;
         let name = null;
         let checkpoint;
+        const timing = {};
         for (const [field, input] of Object.entries(editing.inputs)) {
             editing.errors[field].textContent = "";
             input.removeAttribute("aria-invalid");
@@ -122,7 +148,17 @@ function mountEdit({state, api, refresh, render}) {
                 editing.errors[field].textContent = message;
                 input.setAttribute("aria-invalid", "true");
             };
-            if (field === "name") {
+            if (field === "not_before") {
+                const at = raw ? new Date(raw).getTime() : null;
+                if (raw && !isFinite(at)) fail("Give a date and time.");
+                else timing.not_before = at === null ? null : at / 1000;
+            } else if (field === "repeat") {
+                const times = raw.trim() === "" ? null : Number(raw);
+                if (times !== null && (!Number.isInteger(times) || times < 0 || times > 10000)) fail("0 to 10000 rounds, or empty for once.");
+                else timing.times = times;
+            } else if (field === "keep_seeds") {
+                timing.keep_seeds = input.checked;
+            } else if (field === "name") {
                 if (raw.length > 200) fail("At most 200 characters.");
                 name = raw;
             } else if (field === "checkpoint") {
@@ -147,7 +183,7 @@ function mountEdit({state, api, refresh, render}) {
                 params[field] = raw;
             }
         }
-        return ok ? {name, checkpoint, params} : null;
+        return ok ? {name, checkpoint, params, timing} : null;
     }
 
     async function saveEdit(task) {
@@ -162,6 +198,12 @@ function mountEdit({state, api, refresh, render}) {
         const body = {params: changed};
         if (values.name !== task.name) body.name = values.name;
         if ((values.checkpoint || null) !== (task.checkpoint || null)) body.checkpoint = values.checkpoint;
+        const t = values.timing;
+        if (localInput(task.not_before) !== editing.inputs.not_before.value) body.not_before = t.not_before;
+        const was = task.repeat && !task.repeat.stopped ? task.repeat : null;
+        if ((was ? was.times : null) !== t.times || (was && t.times !== null && was.keep_seeds !== t.keep_seeds)) {
+            body.repeat = t.times === null ? null : {times: t.times, keep_seeds: t.keep_seeds};
+        }
         try {
             await api("/tasks/" + task.id, {method: "PATCH", body});
             state.editing = null;

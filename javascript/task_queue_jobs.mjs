@@ -311,6 +311,18 @@ function mountJobs(root, options) {
         root.dataset.ready = "1";
     }
 
+    /** "round 2 of 3" / "round 4, until stopped" / "starts Sat 01:00": when and how often it runs. */
+    function scheduleBadge(job) {
+        const parts = [];
+        const r = job.repeat;
+        if (r) parts.push("round " + r.round + (r.stopped ? " (last)" : r.until_stopped ? ", until stopped" : " of " + r.times));
+        if (job.not_before && new Date(job.not_before).getTime() > Date.now() && (job.counts || {}).pending) {
+            const at = new Date(job.not_before);
+            parts.push("starts " + at.toLocaleDateString([], {weekday: "short"}) + " " + at.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}));
+        }
+        return parts.length ? h("span", {class: "tsj-badge tsj-schedule", text: parts.join(" · ")}) : null;
+    }
+
     function jobRow(job) {
         const c = job.counts || {};
         const failures = (c.failed || 0) + (c.interrupted || 0);
@@ -325,6 +337,10 @@ function mountJobs(root, options) {
                 {class: "tsj-btn tsj-cancel", disabled: !c.pending && !c.running}),
             failures ? btn("Requeue failed", () => act(api(path + "/requeue-failed", {method: "POST"})),
                 {class: "tsj-btn tsj-requeue"}) : null,
+            job.repeat && !job.repeat.stopped
+                ? btn("Stop repeating", () => act(api(path + "/stop-repeating", {method: "POST"})),
+                    {class: "tsj-btn tsj-stop-repeating", title: "No further round; nothing is deleted"})
+                : null,
             h("a", {class: "tsj-btn tsj-zip", href: api.base + path + "/images.zip", text: "Zip", download: ""}),
             btn("Delete", () => {
                 if (!window.confirm("Delete the job '" + (job.name || job.id) + "' and its tasks? Its images stay on disk.")) return;
@@ -345,6 +361,7 @@ function mountJobs(root, options) {
                     onkeydown: (e) => { if (e.key === "Enter") open(); }}),
                 h("span", {class: "tsj-badge tsj-status", text: STATUS_TEXT[job.status] || job.status}),
                 job.held ? h("span", {class: "tsj-badge tsj-held", text: "paused"}) : null,
+                scheduleBadge(job),
                 h("div", {class: "tsj-meta tsj-counts", text: countsText(job)}),
                 h("div", {class: "tsj-meta", text: originText(job)})),
             actions,

@@ -101,7 +101,7 @@ function mountPending({state, api, act, refresh, openDetails}) {
                     {class: "tsq-row-actions"},
                     button("Run now", () => act(api("/tasks/" + task.id + "/run-now", {method: "POST"})), {
                         class: "tsq-btn tsq-run-now",
-                        title: state.paused ? "Run exactly this task, the queue stays paused" : "Run this task next",
+                        title: state.paused ? "Run exactly this task, the queue stays paused" : "Run this task next, even outside the run windows or before its start time",
                     }),
                     button("Top", () => act(api("/tasks/" + task.id + "/move", {method: "POST", body: {to: "top"}})), {
                         class: "tsq-btn tsq-top",
@@ -110,6 +110,12 @@ function mountPending({state, api, act, refresh, openDetails}) {
                         class: "tsq-btn tsq-bottom",
                     }),
                     bookmarkButton(task, api, act),
+                    task.repeat && !task.repeat.stopped
+                        ? button("Stop repeating", () => act(api("/tasks/" + task.id + "/stop-repeating", {method: "POST"})), {
+                              class: "tsq-btn tsq-stop-repeating",
+                              title: "No further round after this one; nothing is deleted",
+                          })
+                        : null,
                     button("Edit", () => edit.open(task), {class: "tsq-btn tsq-edit-btn", dataset: {focus: "edit"}}),
                     button("Details", () => openDetails(task.id), {class: "tsq-btn tsq-open"}),
                     button("Delete", () => act(api("/tasks/" + task.id, {method: "DELETE"})), {class: "tsq-btn tsq-delete"}),

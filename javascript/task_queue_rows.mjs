@@ -10,9 +10,31 @@ function kindBadge(task) {
     return h("span", {class: "tsq-badge tsq-kind tsq-kind-" + task.kind, text: task.kind});
 }
 
+/** "round 2 of 3", "round 4, until stopped" (a repeating task, or a task of a repeating job). */
+function roundText(task) {
+    const r = task.repeat;
+    if (r) {
+        const of = r.until_stopped ? ", until stopped" : " of " + r.times;
+        return "round " + r.round + (r.stopped ? " (last)" : of);
+    }
+    return task.round > 1 ? "round " + task.round : "";
+}
+
+/** "starts 01:00" (today), "starts Sat 01:00": a task waiting for its start time. */
+function startText(task) {
+    if (!task.not_before || task.status !== "pending") return "";
+    const at = new Date(task.not_before);
+    if (at.getTime() <= Date.now()) return "";
+    const time = at.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+    const sameDay = at.toDateString() === new Date().toDateString();
+    return "starts " + (sameDay ? time : at.toLocaleDateString([], {weekday: "short"}) + " " + time);
+}
+
 function facts(task) {
     const p = task.params || {};
     const items = [
+        ["start", startText(task)],
+        ["round", roundText(task)],
         ["checkpoint", task.checkpoint || "current checkpoint"],
         ["size", size(task)],
         ["steps", p.steps !== undefined ? p.steps + " steps" : ""],
@@ -75,6 +97,9 @@ function signature(task, extra) {
         task.result && task.result.images && task.result.images.length,
         task.finished_at,
         task.warnings,
+        task.not_before,
+        task.repeat,
+        task.round,
         extra,
     ]);
 }

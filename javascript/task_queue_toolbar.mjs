@@ -8,6 +8,27 @@ import {duration} from "./task_queue_format.mjs";
  * state: the tab's (running, totalPending, stats, paused); api, act (run an action, then refresh).
  * Returns {el, render}.
  */
+//: what the server says that the rest of the header says already
+const PLAIN = new Set(["running", "starting", "queue empty", "paused", "nothing to run"]);
+
+/** The schedule's part of the header: "Holding until 23:00 · next: job 'x' at 01:00 · model unloaded". */
+function scheduleText(schedule) {
+    if (!schedule) return "";
+    const said = (schedule.reasons || []).filter((reason) => !PLAIN.has(reason));
+    const text = said.join(" · ");
+    return text ? text.charAt(0).toUpperCase() + text.slice(1) : "";
+}
+
+function scheduleTitle(schedule) {
+    const lines = [];
+    if (schedule.windows) lines.push("Run windows: " + schedule.windows + (schedule.timezone ? " (" + schedule.timezone + ")" : ""));
+    if (schedule.next_start) lines.push("Next start: " + new Date(schedule.next_start).toLocaleString());
+    if (schedule.unload_after_s !== null && schedule.unload_after_s !== undefined) {
+        lines.push("Unloads the model " + Math.round(schedule.unload_after_s) + " s after the queue goes idle");
+    }
+    return lines.join("\n");
+}
+
 function mountToolbar({state, api, act}) {
     const ui = {};
     ui.status = h("div", {class: "tsq-status", "aria-live": "polite"});
@@ -37,16 +58,20 @@ function mountToolbar({state, api, act}) {
         } else {
             parts.push("Idle: nothing waiting");
         }
-        if (stats.eta_s !== null && stats.eta_s !== undefined && (running || state.totalPending)) {
+        // no "about 15 s left" for tasks the queue holds (outside its windows, a start time ahead)
+        const held = state.schedule && ["holding", "waiting"].includes(state.schedule.state);
+        if (stats.eta_s !== null && stats.eta_s !== undefined && (running || state.totalPending) && !held && !state.paused) {
             parts.push("about " + duration(stats.eta_s) + " left");
         }
         const text = parts.join(" · ");
-        if (ui.status.dataset.text !== text || ui.status.dataset.paused !== String(state.paused)) {
+        const plan = scheduleText(state.schedule);
+        const key = [text, plan, state.paused].join("|");
+        if (ui.status.dataset.key !== key) {
             clear(ui.status);
             append(ui.status, [h("span", {class: "tsq-status-text", text})]);
             if (state.paused) append(ui.status, [h("span", {class: "tsq-badge tsq-paused", text: "Paused"})]);
-            ui.status.dataset.text = text;
-            ui.status.dataset.paused = String(state.paused);
+            if (plan) append(ui.status, [h("span", {class: "tsq-schedule", text: plan, title: scheduleTitle(state.schedule)})]);
+            ui.status.dataset.key = key;
         }
         ui.pause.textContent = state.paused ? "Resume" : "Pause";
         ui.pause.setAttribute("aria-pressed", String(state.paused));

@@ -5,6 +5,7 @@
 //   anything beyond the click's n inputs. It never starts a progress bar or a generation.
 // * show(text): runs when the click's answer arrives (a hidden HTML block the page watches); shows "Queued 'name' — 3rd in line" (or the error) as a toast.
 // * A menu on the button (right-click, or its caret): at the top, N times with new random seeds,
+//   to start at a time of day ("Queue to start at…": the task waits until then),
 //   with all checkpoints, with the checkpoints of one folder, "Queue as sweep…" (the axis form
 //   of task_queue_jobs.mjs; this tab's values are the sweep's base, captured by the same click),
 //   and "Save as…" (the same capture, kept as a named saved task instead of queued).
@@ -121,6 +122,16 @@
 
     // -- menu ----------------------------------------------------------------------------------
 
+    /** Milliseconds since the epoch of the next "HH:MM" on this clock (today, else tomorrow); null if unreadable. */
+    function nextTime(text) {
+        const match = /^(\d{1,2}):(\d{2})$/.exec(text || "");
+        if (!match) return null;
+        const at = new Date();
+        at.setHours(parseInt(match[1], 10), parseInt(match[2], 10), 0, 0);
+        if (at.getTime() <= Date.now()) at.setDate(at.getDate() + 1);
+        return at.getTime();
+    }
+
     function closeMenu() {
         if (state.menu) {
             state.menu.remove();
@@ -185,6 +196,35 @@
             }
         });
         menu.appendChild(repeatRow);
+
+        // "Queue to start at…": the next time the clock shows that time (today, else tomorrow)
+        const startRow = document.createElement("div");
+        startRow.className = "task-scheduler-menu-row";
+        const startInput = document.createElement("input");
+        startInput.type = "time";
+        startInput.className = "task-scheduler-start-at";
+        startInput.title = "The task waits in the queue until this time";
+        startInput.value = localStorage.getItem("task_scheduler_start_at") || "01:00";
+        const startAction = () => {
+            const at = nextTime(startInput.value);
+            if (at === null) return;
+            localStorage.setItem("task_scheduler_start_at", startInput.value);
+            queue(tab, {not_before: at / 1000});
+        };
+        const timed = () => {
+            if (nextTime(startInput.value) !== null) return true;
+            startInput.focus();
+            return false;
+        };
+        const startButton = menuItem(startRow, "Queue to start at…", startAction, "task-scheduler-start-go", timed);
+        startRow.appendChild(startInput);
+        startInput.addEventListener("keydown", (e) => {
+            if (e.key === "Enter") {
+                e.preventDefault();
+                startButton.click();
+            }
+        });
+        menu.appendChild(startRow);
 
         menuItem(menu, "Queue with all checkpoints", () => queue(tab, {checkpoints: "all"}));
         if (window.taskSchedulerJobs) menuItem(menu, "Queue as sweep…", () => openSweep(tab), "task-scheduler-sweep");

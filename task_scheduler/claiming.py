@@ -9,21 +9,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-#: pending tasks of a held (paused) job are not claimed; see jobs.py
-_NOT_HELD = " AND (job_id IS NULL OR job_id NOT IN (SELECT id FROM job WHERE held = 1))"
+#: pending tasks of a held (paused) job, or of a job not due yet, are not claimed; see jobs.py
+_NOT_HELD = " AND (job_id IS NULL OR job_id NOT IN (SELECT id FROM job WHERE held = 1 OR not_before > ?))"
+#: a task whose not-before time has not come waits (see schedule.py)
+_DUE = " AND (not_before IS NULL OR not_before <= ?)"
 
 
 def runnable_clause(
-    skip: Sequence[str], worker_id: str | None, *, held_too: bool = False
+    skip: Sequence[str], worker_id: str | None, *, held_too: bool = False, now: float = 0.0
 ) -> tuple[str, list[Any]]:
     """SQL (``AND ...``) for the pending tasks this worker may take, and its arguments.
 
     ``skip``: checkpoint keys left to other workers. A task pinned to a worker is only that
     worker's; a claim made without a worker (tests, tools) takes no pinned task. ``held_too``:
-    a held job's task counts (the user said "run this one now").
+    a held job's task, and one whose not-before time (or its job's) is still ahead of ``now``,
+    counts (the user said "run this one now").
     """
-    sql = "" if held_too else _NOT_HELD
-    args: list[Any] = []
+    sql = "" if held_too else _NOT_HELD + _DUE
+    args: list[Any] = [] if held_too else [now, now]
     if skip:
         mine = "" if worker_id is None else " OR worker_pin = ?"  # pinned here: nobody else may take it
         sql += (
@@ -41,7 +44,13 @@ def runnable_clause(
 
 
 def pick(
-    conn: Any, prefer: str | None, skip: Sequence[str] = (), worker_id: str | None = None, *, lock: str = ""
+    conn: Any,
+    prefer: str | None,
+    skip: Sequence[str] = (),
+    worker_id: str | None = None,
+    now: float = 0.0,
+    *,
+    lock: str = "",
 ) -> str | None:
     """The id of the task to run next, or None.
 
@@ -50,7 +59,7 @@ def pick(
     so a mixed queue loads each model once. ``lock`` (PostgreSQL's ``FOR UPDATE SKIP LOCKED``)
     holds the candidate for this claim's transaction; a row another claimer holds is passed over.
     """
-    runnable, args = runnable_clause(skip, worker_id)
+    runnable, args = runnable_clause(skip, worker_id, now=now)
     head = conn.execute(
         "SELECT id, priority, pinned, checkpoint_key FROM task WHERE status = 'pending'"
         + runnable

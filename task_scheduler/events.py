@@ -45,6 +45,8 @@ class QueueEvent(str, Enum):
     JOB_DELETED = "job_deleted"
     JOB_MARKED = "job_marked"
     WORKERS_CHANGED = "workers_changed"
+    #: the run windows, their time zone or the unload delay changed
+    SCHEDULE_CHANGED = "schedule_changed"
     #: another process committed a change to the shared store (what, it does not say)
     CHANGED_ELSEWHERE = "changed_elsewhere"
 
@@ -63,6 +65,7 @@ WAKES_WORKERS: frozenset[QueueEvent] = frozenset(
         QueueEvent.REQUEUED,
         QueueEvent.JOB_RESUMED,
         QueueEvent.WORKERS_CHANGED,
+        QueueEvent.SCHEDULE_CHANGED,
         QueueEvent.CHANGED_ELSEWHERE,
     }
 )

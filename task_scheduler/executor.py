@@ -45,6 +45,8 @@ _RETRY_AFTER_ERROR_S = 5.0
 _RECORD_ATTEMPTS = 3
 #: a running task's progress is written to the store at most this often (every process reads it)
 _PROGRESS_EVERY_S = 0.25
+#: an idle executor looks again at least this often (a clock changed under it, a missed wake)
+_LONGEST_IDLE_WAIT_S = 6 * 3600.0
 
 
 @dataclass
@@ -107,6 +109,9 @@ class Executor:
         self._unrecorded: _Unrecorded | None = None
         self._after: list[Any] = []
         self._ended = True
+        #: since when (store clock) nothing ran here, after a run; None while busy or unloaded
+        self._idle_since: float | None = None
+        self._unloaded = False
         self._unsubscribe = queue.subscribe(self._on_queue_event)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -152,6 +157,8 @@ class Executor:
         self.worker = self.queue.workers.register(
             self.worker, checkpoint=self._checkpoint(), available=self._available()
         )
+        if self.worker.id in self.queue.unloaded_workers():  # a new process: nothing given back yet
+            self.queue.note_model_unloaded(self.worker.id, None)
 
     def _recover_once(self) -> None:
         if self._recovered:
@@ -257,7 +264,7 @@ class Executor:
                     self._wake.wait(_RETRY_AFTER_ERROR_S)
                     continue
                 if not worked and not self._stop.is_set():
-                    self._wake.wait()
+                    self._wake.wait(self._idle_step())
             if self._unrecorded is not None:  # stopping: one last try to keep the result
                 try:
                     self._record_pending()
@@ -310,6 +317,12 @@ class Executor:
         if task is None:
             return False
         self._current = task.id
+        self._idle_since = None
+        if self._unloaded:  # the run loads the model again, as any run does
+            self._unloaded = False
+            self._quietly(
+                "record the model loaded again", self.queue.note_model_unloaded, self.worker.id, None
+            )
         self._progress_written = 0.0
         try:
             outcome = self._outcome(task)
@@ -318,7 +331,62 @@ class Executor:
         self._unrecorded = _Unrecorded(task, outcome)
         self._record_pending()
         self._purge_history()
+        self._idle_since = self.queue.store.clock()
         return True
+
+    # -- idle: wake at the next due time; give the GPU back ------------------------------------
+
+    def idle_step(self) -> float | None:
+        """What an idle executor does between claims; returns how long it may sleep (None: until woken).
+
+        It sleeps until the next thing that can change what it may run: a not-before time, a
+        run window opening or closing (:mod:`.schedule`), or the moment to give the GPU back:
+        after the queue ran something and then had nothing to run here (empty, paused, outside
+        its window) for the user's delay, the model is unloaded through the runner
+        (``unload_model``); the next task loads it again.
+        """
+        now = self.queue.store.clock()
+        plan = self.queue.idle_plan(self.worker.id, now)
+        waits = [at - now for at in (plan.next_due, plan.gate_change) if at is not None]
+        delay = plan.unload_after_s
+        unload = getattr(self.runner, "unload_model", None)
+        if delay is not None and unload is not None and self._idle_since is not None and not self._unloaded:
+            due = self._idle_since + delay
+            if now >= due:
+                self._give_gpu_back(unload, now)
+            else:
+                waits.append(due - now)
+        return max(0.0, min(min(waits), _LONGEST_IDLE_WAIT_S)) if waits else None
+
+    def _give_gpu_back(self, unload: Any, now: float) -> None:
+        try:
+            unloaded = unload()
+        except Exception:
+            log.exception("task scheduler: unloading the model failed; it stays loaded")
+            self._idle_since = None  # not again until the queue ran something
+            return
+        self._idle_since = None
+        if unloaded is False:  # nothing was loaded
+            return
+        self._unloaded = True
+        log.info("task scheduler: the queue is idle; the model was unloaded to give the GPU back")
+        self._quietly("record the model unloaded", self.queue.note_model_unloaded, self.worker.id, now)
+
+    def _idle_step(self) -> float | None:
+        try:
+            return self.idle_step()
+        except Exception:
+            log.exception(
+                "task executor: planning the idle wait failed; looking again in %.0f s", _RETRY_AFTER_ERROR_S
+            )
+            return _RETRY_AFTER_ERROR_S
+
+    @staticmethod
+    def _quietly(what: str, fn: Any, *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("task executor: could not %s", what)
 
     def _record_pending(self) -> None:
         """Record the kept outcome; on failure keep it (and raise) so the loop retries later."""

@@ -53,6 +53,8 @@ INT_RANGES: dict[str, tuple[int | None, int | None]] = {
 #: number params that must be finite numbers (their range is the WebUI's business)
 NUMBER_PARAMS = ("cfg_scale", "denoising_strength", "distilled_cfg_scale", "hr_scale", "subseed_strength")
 PRIORITY_RANGE = (-1000, 1000)
+#: most rounds of a repetition that is not "until stopped"
+MAX_REPEAT = 10_000
 
 
 def check_task(params: Any, script_args: Any, priority: Any = 0) -> None:
@@ -64,6 +66,26 @@ def check_task(params: Any, script_args: Any, priority: Any = 0) -> None:
     low, high = PRIORITY_RANGE
     if isinstance(priority, int) and not isinstance(priority, bool) and not low <= priority <= high:
         raise InvalidTaskData("priority", f"must be between {low} and {high}")
+
+
+def check_timing(not_before: Any, repeat_times: Any) -> None:
+    """A start time is an instant (epoch seconds); a repetition a count of rounds (0: until stopped)."""
+    if not_before is not None and (
+        isinstance(not_before, bool)
+        or not isinstance(not_before, (int, float))
+        or not math.isfinite(not_before)
+        or not 0 <= not_before < 1e11
+    ):
+        raise InvalidTaskData("not_before", "must be a time (epoch seconds or an ISO 8601 date and time)")
+    if repeat_times is not None and (
+        isinstance(repeat_times, bool)
+        or not isinstance(repeat_times, int)
+        or not 0 <= repeat_times <= MAX_REPEAT
+    ):
+        raise InvalidTaskData(
+            "repeat.times",
+            f"must be a whole number of rounds from 1 to {MAX_REPEAT} (0 or null: until stopped)",
+        )
 
 
 def check_params(params: Mapping[str, Any], where: str = "params") -> None:

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from .errors import InvalidTaskData, InvalidTransition, TaskNotFound
 from .events import QueueEvent
+from .gate import check_timing
 from .task import MAX_NAME_LENGTH, NewTask, Task, TaskStatus, ensure_json
 from .task_queue import TaskQueue
 
@@ -74,6 +75,13 @@ class Job:
     #: how the job came about: ``{"type": "sweep", "axes": ...}``, ``{"type": "followup", ...}``
     origin: dict[str, Any] = field(default_factory=dict)
     user: str | None = None
+    #: its tasks do not start before this instant (epoch seconds)
+    not_before: float | None = None
+    #: repeat the whole job: None no; 0 until stopped; N rounds in all (see repeat.py)
+    repeat_times: int | None = None
+    repeat_round: int = 1
+    repeat_keep_seeds: bool = False
+    repeat_stopped: bool = False
     #: task status -> number of the job's (not superseded) tasks in it, plus ``total``
     counts: dict[str, int] = field(default_factory=dict)
     status: JobStatus = JobStatus.EMPTY
@@ -160,6 +168,7 @@ def is_grid(path: str) -> bool:
 _JOB_COLUMNS = (
     "id, name, created_at, updated_at, held, cancelled_at, source_job_id, source_task_id, origin, user"
 )
+_JOB_READ = _JOB_COLUMNS + ", not_before, repeat_times, repeat_round, repeat_keep_seeds, repeat_stopped"
 
 
 class Jobs:
@@ -182,11 +191,19 @@ class Jobs:
         source_task_id: str | None = None,
         user: str | None = None,
         strict: bool = False,
+        not_before: float | None = None,
+        repeat: tuple[int, bool] | None = None,
     ) -> tuple[Job, list[Task]]:
-        """Queue ``tasks`` as a new job: the job row and every task, or nothing (``strict``: the
-        checker's warnings refuse it too)."""
+        """Queue ``tasks`` as a new job: the job row and every task, or nothing.
+
+        ``strict``: the checker's warnings refuse it too. ``not_before``: none of its tasks
+        starts before then. ``repeat``: ``(times, keep_seeds)``, the whole job repeats
+        (:mod:`.repeat`).
+        """
         if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH:
             raise InvalidTaskData("name", f"must be text of at most {MAX_NAME_LENGTH} characters")
+        times, keep = repeat if repeat is not None else (None, False)
+        check_timing(not_before, times)
         if not tasks:
             raise InvalidTaskData("tasks", "a job needs at least one task")
         origin = dict(origin or {})
@@ -201,6 +218,11 @@ class Jobs:
                 f"INSERT INTO job ({_JOB_COLUMNS}) VALUES (?, ?, ?, ?, 0, NULL, ?, ?, ?, ?)",
                 (job_id, name, now, now, source_job_id, source_task_id, origin_json, user),
             )
+            if not_before is not None or times is not None:
+                conn.execute(
+                    "UPDATE job SET not_before = ?, repeat_times = ?, repeat_keep_seeds = ? WHERE id = ?",
+                    (not_before, times, int(bool(keep)), job_id),
+                )
 
         created = self.queue.enqueue_many(tasks, at=at, in_transaction=insert_job, strict=strict)
         return self.get(job_id), created
@@ -209,7 +231,7 @@ class Jobs:
 
     def get(self, job_id: str) -> Job:
         with self.store.read() as conn:
-            row = conn.execute(f"SELECT {_JOB_COLUMNS} FROM job WHERE id = ?", (job_id,)).fetchone()
+            row = conn.execute(f"SELECT {_JOB_READ} FROM job WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 raise JobNotFound(job_id)
             return self._with_counts(conn, [_row_to_job(row)])[0]
@@ -223,7 +245,7 @@ class Jobs:
         with self.store.read() as conn:
             total = conn.execute("SELECT count(*) FROM job").fetchone()[0]
             rows = conn.execute(
-                f"SELECT {_JOB_COLUMNS} FROM job ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+                f"SELECT {_JOB_READ} FROM job ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
                 (limit, offset),
             ).fetchall()
             jobs = self._with_counts(conn, [_row_to_job(r) for r in rows])
@@ -316,6 +338,37 @@ class Jobs:
                 (int(held), self.store.clock(), job_id),
             )
         self.queue.notify(event, None)
+        return self.get(job_id)
+
+    def schedule(self, job_id: str, *, not_before: Any = ..., repeat: Any = ...) -> Job:
+        """Change when the job starts (``not_before``: an instant or None) and whether it repeats
+        (``repeat``: ``(times, keep_seeds)`` or None)."""
+        fields: dict[str, Any] = {}
+        if not_before is not ...:
+            fields["not_before"] = not_before
+        if repeat is not ...:
+            times, keep = repeat if repeat is not None else (None, False)
+            fields.update(repeat_times=times, repeat_keep_seeds=int(bool(keep)), repeat_stopped=0)
+        check_timing(fields.get("not_before"), fields.get("repeat_times"))
+        with self.store.write() as conn:
+            self._require(conn, job_id)
+            if fields:
+                sets = ", ".join(f"{column} = ?" for column in fields)
+                conn.execute(
+                    f"UPDATE job SET {sets}, updated_at = ? WHERE id = ?",
+                    [*fields.values(), self.store.clock(), job_id],
+                )
+        self.queue.notify(QueueEvent.JOB_RESUMED, None)  # a start time moved: workers look again
+        return self.get(job_id)
+
+    def stop_repeating(self, job_id: str) -> Job:
+        """No further round of the job; what ran and a round already queued stay."""
+        with self.store.write() as conn:
+            self._require(conn, job_id)
+            conn.execute(
+                "UPDATE job SET repeat_stopped = 1, updated_at = ? WHERE id = ?", (self.store.clock(), job_id)
+            )
+        self.queue.notify(QueueEvent.JOB_HELD, None)
         return self.get(job_id)
 
     def move_to_top(self, job_id: str) -> Job:
@@ -549,6 +602,11 @@ def _row_to_job(row: Any) -> Job:
         source_task_id=row["source_task_id"],
         origin=json.loads(row["origin"] or "{}"),
         user=row["user"],
+        not_before=row["not_before"],
+        repeat_times=row["repeat_times"],
+        repeat_round=row["repeat_round"],
+        repeat_keep_seeds=bool(row["repeat_keep_seeds"]),
+        repeat_stopped=bool(row["repeat_stopped"]),
     )
 
 

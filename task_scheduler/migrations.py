@@ -259,6 +259,25 @@ MIGRATIONS: list[tuple[str, Script]] = [
         );
         """,
     ),
+    (
+        "scheduling in time: not-before times and repeating tasks and jobs",
+        """
+        ALTER TABLE task ADD COLUMN not_before REAL;
+        ALTER TABLE task ADD COLUMN repeat_times INTEGER;
+        ALTER TABLE task ADD COLUMN repeat_round INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE task ADD COLUMN repeat_keep_seeds INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE task ADD COLUMN repeat_stopped INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE task ADD COLUMN repeat_series TEXT;
+        ALTER TABLE job ADD COLUMN not_before REAL;
+        ALTER TABLE job ADD COLUMN repeat_times INTEGER;
+        ALTER TABLE job ADD COLUMN repeat_round INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE job ADD COLUMN repeat_keep_seeds INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE job ADD COLUMN repeat_stopped INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX idx_task_pending_not_before ON task (not_before)
+            WHERE status = 'pending' AND not_before IS NOT NULL;
+        CREATE INDEX idx_task_repeat_series ON task (repeat_series) WHERE repeat_series IS NOT NULL;
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -60,6 +60,8 @@ class Runner(Protocol):
     #   checker (checker.py) checks tasks against it when they are queued and when they start.
     # Optional: stop_after_current() -> None: end the run after the image in progress, keeping
     #   what it made (the WebUI's "stop generating"); without it a "pause now" lets the task end.
+    # Optional: unload_model() -> bool: give the GPU back while the queue is idle (the WebUI's own
+    #   unload); the next run loads the model again. False: nothing was loaded.
     # Optional, for one of several workers sharing a queue (the standalone server's backends):
     #   available_checkpoints() -> Collection[str] | None: the checkpoints it has (None: not known);
     #       published in the worker's row, so tasks for models only other workers have go to them.
@@ -109,6 +111,9 @@ class InMemoryRunner:
         self.ran: list[str] = []
         self.loaded_checkpoint: str | None = None
         self.checkpoint_loads: list[str] = []
+        #: the model is in (GPU) memory; False after :meth:`unload_model` until the next run
+        self.model_loaded = True
+        self.unloads = 0
         self.interrupted = threading.Event()
         self.stopping = threading.Event()
         self.report: ProgressCallback = lambda update: None
@@ -121,6 +126,9 @@ class InMemoryRunner:
             self._check_checkpoint(task.checkpoint)
             self.loaded_checkpoint = task.checkpoint
             self.checkpoint_loads.append(task.checkpoint)
+        elif not self.model_loaded:  # given back while idle: this run loads it again
+            self.checkpoint_loads.append(self.loaded_checkpoint or "default")
+        self.model_loaded = True
         self.ran.append(task.id)
         progress(ProgressUpdate(0.0, "started"))
         if self.behaviour is not None:
@@ -152,6 +160,14 @@ class InMemoryRunner:
 
     def interrupt(self) -> None:
         self.interrupted.set()
+
+    def unload_model(self) -> bool:
+        """Give the GPU back: the model leaves memory; False when none was loaded."""
+        if not self.model_loaded:
+            return False
+        self.model_loaded = False
+        self.unloads += 1
+        return True
 
     def stop_after_current(self) -> None:
         self.stopping.set()

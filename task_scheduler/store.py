@@ -54,6 +54,12 @@ UPDATABLE = frozenset(
         "worker_pin",
         "stop_request",
         "progress",
+        "not_before",
+        "repeat_times",
+        "repeat_round",
+        "repeat_keep_seeds",
+        "repeat_stopped",
+        "repeat_series",
     }
 )
 _JSON_COLUMNS = frozenset({"params", "script_args", "warnings"})
@@ -63,7 +69,8 @@ WATCH_INTERVAL_S = 0.1
 TASK_COLUMNS = (
     "id, kind, name, status, params, script_args, script_name, checkpoint, source, priority, position, "
     "pinned, job_id, bookmarked, created_at, updated_at, started_at, finished_at, result, error, warnings, "
-    "attempts, crashes, user, callback_url, requeued_from, worker_id, lease_expires_at, worker_pin"
+    "attempts, crashes, user, callback_url, requeued_from, worker_id, lease_expires_at, worker_pin, "
+    "not_before, repeat_times, repeat_round, repeat_keep_seeds, repeat_stopped, repeat_series"
 )
 
 
@@ -349,6 +356,12 @@ class Store:
                 task.worker_id,
                 task.lease_expires_at,
                 task.worker_pin,
+                task.not_before,
+                task.repeat_times,
+                task.repeat_round,
+                int(task.repeat_keep_seeds),
+                int(task.repeat_stopped),
+                task.repeat_series,
                 checkpoint_key(task.checkpoint),
                 search_text(task.name, task.params, task.checkpoint),
             ),
@@ -488,7 +501,7 @@ def _assignments(fields: dict[str, Any]) -> tuple[list[str], list[Any]]:
             value = json.dumps(value, ensure_ascii=False, allow_nan=False)
         elif column == "result":
             value = value.to_json() if isinstance(value, TaskResult) else value
-        elif column in ("pinned", "bookmarked"):
+        elif column in ("pinned", "bookmarked", "repeat_keep_seeds", "repeat_stopped"):
             value = int(bool(value))
         assignments.append(f"{column} = ?")
         values.append(value)
@@ -541,6 +554,12 @@ def _read_row(row: Row) -> Task:
         worker_id=row["worker_id"],
         lease_expires_at=row["lease_expires_at"],
         worker_pin=row["worker_pin"],
+        not_before=row["not_before"],
+        repeat_times=row["repeat_times"],
+        repeat_round=row["repeat_round"],
+        repeat_keep_seeds=bool(row["repeat_keep_seeds"]),
+        repeat_stopped=bool(row["repeat_stopped"]),
+        repeat_series=row["repeat_series"],
     )
 
 

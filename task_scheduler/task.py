@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from .gate import check_task
+from .gate import check_task, check_timing
 
 
 class TaskStatus(str, Enum):
@@ -156,6 +156,18 @@ class Task:
     lease_expires_at: float | None = None
     #: only this worker may run it
     worker_pin: str | None = None
+    #: not started before this instant (epoch seconds); None: as soon as its turn comes
+    not_before: float | None = None
+    #: repeat: None no; 0 until stopped; N rounds in all (see :mod:`.repeat`)
+    repeat_times: int | None = None
+    #: which round of its series (or its job's repetition) this task is, from 1
+    repeat_round: int = 1
+    #: the next round keeps the seeds of the first instead of new ones
+    repeat_keep_seeds: bool = False
+    #: the user stopped the repetition: no further round is queued
+    repeat_stopped: bool = False
+    #: the id of the first round's task, shared by every round of a repeating task
+    repeat_series: str | None = None
     #: why the stored row could not be read (listed as damaged, never run); None for a sound row
     damaged: str | None = None
 
@@ -224,6 +236,13 @@ class NewTask:
     worker_pin: str | None = None
     #: references (from :class:`~task_scheduler.files.FileStore`) of the input files it uses
     files: list[str] = field(default_factory=list)
+    #: not started before this instant (epoch seconds)
+    not_before: float | None = None
+    #: None: runs once; 0: repeats until stopped; N: N rounds in all
+    repeat_times: int | None = None
+    repeat_keep_seeds: bool = False
+    repeat_round: int = 1
+    repeat_series: str | None = None
 
     @classmethod
     def from_task(cls, task: Task, files: list[str] | None = None, **changes: Any) -> NewTask:
@@ -272,6 +291,7 @@ def validate_new_task(new: NewTask) -> NewTask:
     ):
         raise InvalidTaskData("worker", "must be a worker's id (text of at most 200 characters)")
     check_task(new.params, new.script_args, new.priority)
+    check_timing(new.not_before, new.repeat_times)
     for label, value in (("params", new.params), ("script_args", new.script_args)):
         ensure_json(label, value)
     if not isinstance(new.files, list) or not all(isinstance(ref, str) for ref in new.files):

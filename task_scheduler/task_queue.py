@@ -18,11 +18,12 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from . import claiming, ordering
+from . import claiming, ordering, repeat, schedule
 from .checker import Problem, TaskChecker, TaskRefused, errors_of, grouped, warnings_of
 from .errors import InvalidTaskData, InvalidTransition, StoreConflict, TaskNotFound
 from .events import EventBus, Listener, QueueEvent
 from .files import FileStore
+from .gate import check_timing
 from .history import Page, history_page
 from .store import Store
 from .task import (
@@ -83,6 +84,15 @@ class Progress:
             )
         except (ValueError, TypeError):
             return None
+
+
+@dataclass(frozen=True)
+class IdlePlan:
+    """What an idle worker may wait for (see :meth:`Executor.idle_step`)."""
+
+    next_due: float | None
+    gate_change: float | None
+    unload_after_s: float | None
 
 
 class TaskQueue:
@@ -160,48 +170,67 @@ class TaskQueue:
         problems = self.refuse_errors(items, strict=strict)
         if at not in ("top", "bottom"):
             raise InvalidTaskData("position", "must be 'top' or 'bottom'")
-        now = self.store.clock()
-        created: list[Task] = []
         with self.store.write() as conn:
             for pin in {item.worker_pin for item in items if item.worker_pin}:
                 self.workers.require_known(conn, pin)
             if in_transaction is not None:
                 in_transaction(conn)
-            low, high = ordering.position_bounds(conn)
-            for index, item in enumerate(items):
-                if at == "top":
-                    position = low - len(items) + index
-                else:
-                    position = high + 1 + index
-                task = Task(
-                    id=new_task_id(),
-                    kind=item.kind,
-                    params=item.params,
-                    name=item.name,
-                    script_args=item.script_args,
-                    script_name=item.script_name,
-                    checkpoint=item.checkpoint,
-                    source=item.source,
-                    priority=item.priority,
-                    position=position,
-                    pinned=at == "top",
-                    job_id=item.job_id,
-                    created_at=now,
-                    updated_at=now,
-                    user=item.user,
-                    callback_url=item.callback_url,
-                    requeued_from=item.requeued_from,
-                    crashes=item.crashes,
-                    worker_pin=item.worker_pin,
-                    warnings=[p.text for p in warnings_of(problems[index])],
-                )
-                self.store.insert(conn, task)
-                self.store.attach_files(conn, task.id, item.files)
-                created.append(task)
+            created = self.insert_tasks(
+                conn, items, at=at, warnings=[[p.text for p in warnings_of(found)] for found in problems]
+            )
         if self.files is not None:
             self.files.release({ref for item in items for ref in item.files})
         for task in created:
             self.events.emit(QueueEvent.ENQUEUED, task)
+        return created
+
+    def insert_tasks(
+        self,
+        conn: Any,
+        items: Sequence[NewTask],
+        *,
+        at: Literal["top", "bottom"] = "bottom",
+        warnings: Sequence[list[str]] | None = None,
+    ) -> list[Task]:
+        """Insert validated ``items`` inside the caller's transaction (a repetition's next round).
+
+        ``warnings``: the check's warnings of each item, stored on its task."""
+        now = self.store.clock()
+        low, high = ordering.position_bounds(conn)
+        created: list[Task] = []
+        for index, item in enumerate(items):
+            position = low - len(items) + index if at == "top" else high + 1 + index
+            task_id = new_task_id()
+            task = Task(
+                id=task_id,
+                kind=item.kind,
+                params=item.params,
+                name=item.name,
+                script_args=item.script_args,
+                script_name=item.script_name,
+                checkpoint=item.checkpoint,
+                source=item.source,
+                priority=item.priority,
+                position=position,
+                pinned=at == "top",
+                job_id=item.job_id,
+                created_at=now,
+                updated_at=now,
+                user=item.user,
+                callback_url=item.callback_url,
+                requeued_from=item.requeued_from,
+                crashes=item.crashes,
+                worker_pin=item.worker_pin,
+                not_before=item.not_before,
+                repeat_times=item.repeat_times,
+                repeat_round=item.repeat_round,
+                repeat_keep_seeds=item.repeat_keep_seeds,
+                repeat_series=item.repeat_series or (task_id if item.repeat_times is not None else None),
+                warnings=list(warnings[index]) if warnings is not None else [],
+            )
+            self.store.insert(conn, task)
+            self.store.attach_files(conn, task.id, item.files)
+            created.append(task)
         return created
 
     # -- reads -------------------------------------------------------------------------------
@@ -294,12 +323,12 @@ class TaskQueue:
         return moved
 
     def run_next(self, task_id: str) -> Task:
-        """Put a task first; on a paused queue, also let exactly this task run."""
+        """Put a task first and let exactly this task run next, whatever holds the queue: a
+        pause, its run windows, the task's or its job's not-before time, a held job."""
         task = self.move(task_id, to="top")
-        if self.paused:
-            with self.store.write() as conn:
-                self.store.set_meta(conn, "run_once", task_id)
-            self.events.emit(QueueEvent.RUN_ONCE, task)
+        with self.store.write() as conn:
+            self.store.set_meta(conn, "run_once", task_id)
+        self.events.emit(QueueEvent.RUN_ONCE, task)
         return task
 
     # -- claiming (workers) -------------------------------------------------------------------
@@ -348,24 +377,26 @@ class TaskQueue:
                 # an idle worker with that model loaded takes those tasks; never this one's own model
                 skip |= self.workers.idle_checkpoints_elsewhere(conn, worker_id) - {prefer}
             ordered_skip = sorted(skip)
+            now = self.store.clock()
             paused = self.store.meta(conn, "paused", "0") == "1"
+            # outside its run windows the queue holds like a paused one (schedule.py)
+            holding = paused or not schedule.gate(conn, worker_id, now).open
             chosen: str | None = None
-            if paused:
-                run_once = self.store.meta(conn, "run_once", "")
-                if run_once:
-                    runnable, args = claiming.runnable_clause(ordered_skip, worker_id, held_too=True)
-                    row = conn.execute(
-                        "SELECT id FROM task WHERE id = ? AND status = 'pending'" + runnable + lock,
-                        [run_once, *args],
-                    ).fetchone()
-                    exists = conn.execute(
-                        "SELECT 1 FROM task WHERE id = ? AND status = 'pending'", (run_once,)
-                    ).fetchone()
-                    if row is not None or exists is None:  # this worker takes it, or it is gone
-                        self.store.set_meta(conn, "run_once", "")
-                        chosen = row[0] if row else None
-            else:
-                chosen = claiming.pick(conn, prefer, ordered_skip, worker_id, lock=lock)
+            run_once = self.store.meta(conn, "run_once", "")
+            if run_once:  # "Run now": runs whatever holds the queue, the task or its job
+                runnable, args = claiming.runnable_clause(ordered_skip, worker_id, held_too=True)
+                row = conn.execute(
+                    "SELECT id FROM task WHERE id = ? AND status = 'pending'" + runnable + lock,
+                    [run_once, *args],
+                ).fetchone()
+                exists = conn.execute(
+                    "SELECT 1 FROM task WHERE id = ? AND status = 'pending'", (run_once,)
+                ).fetchone()
+                if row is not None or exists is None:  # this worker takes it, or it is gone
+                    self.store.set_meta(conn, "run_once", "")
+                    chosen = row[0] if row else None
+            if chosen is None and not holding:
+                chosen = claiming.pick(conn, prefer, ordered_skip, worker_id, now, lock=lock)
             failed: list[Task] = []
             task: Task | None = None
             while chosen is not None:
@@ -396,7 +427,9 @@ class TaskQueue:
                 )
                 failed.append(replace(task, status=TaskStatus.FAILED))
                 task = None
-                chosen = None if paused else claiming.pick(conn, prefer, ordered_skip, worker_id, lock=lock)
+                chosen = (
+                    None if holding else claiming.pick(conn, prefer, ordered_skip, worker_id, now, lock=lock)
+                )
             if worker_id is not None and task is not None:
                 self.workers.set_state(
                     conn, worker_id, state="running", current_task=task.id, checkpoint=prefer_checkpoint
@@ -439,7 +472,11 @@ class TaskQueue:
             )
             task = self.store.fetch(conn, task_id)
             self._worker_idle(conn, worker)
+            rounds = repeat.task_round(self.store, conn, task) + repeat.job_round(self.store, conn, task)
+            added = self.insert_tasks(conn, rounds) if rounds else []
         self.events.emit(QueueEvent.FINISHED, task)
+        for new in added:
+            self.events.emit(QueueEvent.ENQUEUED, new)
         return task
 
     def _worker_idle(self, conn: Any, worker: WorkerIdentity | None) -> None:
@@ -658,6 +695,17 @@ class TaskQueue:
             raise InvalidTaskData("name", "must be text of at most 200 characters")
         return self._update(task_id, {"name": name}, QueueEvent.RENAMED)
 
+    def stop_repeating(self, task_id: str) -> Task:
+        """End the repetition ``task_id`` belongs to: no further round; nothing is deleted."""
+        with self.store.write() as conn:
+            task = self.store.fetch(conn, task_id)
+            if task.repeat_times is None:
+                raise InvalidTaskData("repeat", "this task does not repeat")
+            repeat.stop_series(conn, task)
+            task = self.store.fetch(conn, task_id)
+        self.events.emit(QueueEvent.EDITED, task)
+        return task
+
     def set_bookmark(self, task_id: str, bookmarked: bool) -> Task:
         return self._update(task_id, {"bookmarked": bookmarked}, QueueEvent.BOOKMARKED)
 
@@ -672,12 +720,16 @@ class TaskQueue:
         worker_pin: str | None = None,
         validate: Callable[[Task], None] | None = None,
         strict: bool = False,
+        not_before: Any = ...,
+        repeat: Any = ...,
     ) -> Task:
         """Partially update a pending task; the merged task is validated before it is written.
 
         ``params`` and ``script_args`` are merged key by key (a ``None`` value removes the key),
         so an edit never resets what it did not mention. The edited task is checked as a new one
-        would be: errors refuse the edit, and its warnings replace the task's.
+        would be: errors refuse the edit, and its warnings replace the task's. ``not_before``: an
+        instant, or None to start as soon as its turn comes. ``repeat``: ``(times, keep_seeds)``,
+        or None to run once.
         """
         with self.store.write() as conn:
             task = self.store.fetch(conn, task_id)
@@ -697,8 +749,15 @@ class TaskQueue:
                 if worker_pin:
                     self.workers.require_known(conn, worker_pin)
                 fields["worker_pin"] = worker_pin or None
+            if not_before is not ...:
+                fields["not_before"] = not_before
+            if repeat is not ...:
+                times, keep = repeat if repeat is not None else (None, False)
+                fields.update(repeat_times=times, repeat_keep_seeds=bool(keep), repeat_stopped=False)
+                fields["repeat_series"] = (task.repeat_series or task.id) if times is not None else None
             edited = replace(task, **fields)
             validate_new_task(NewTask.from_task(edited))
+            check_timing(edited.not_before, edited.repeat_times)
             if validate is not None:
                 validate(edited)
             if fields.keys() & {"params", "script_args", "checkpoint"}:
@@ -786,6 +845,40 @@ class TaskQueue:
         with self.store.read() as conn:
             self.store.fetch(conn, task_id)
             return self.store.files_of(conn, task_id)
+
+    # -- schedule: run windows, due times, the model given back (schedule.py) -----------------
+
+    def schedule_config(self) -> schedule.ScheduleConfig:
+        with self.store.read() as conn:
+            return schedule.read(conn)
+
+    def set_schedule(self, **values: Any) -> schedule.ScheduleConfig:
+        """Store run windows, time zone, unload delay or a worker's windows (see :func:`schedule.write`)."""
+        with self.store.write() as conn:
+            schedule.write(conn, **values)
+            config = schedule.read(conn)
+        self.events.emit(QueueEvent.SCHEDULE_CHANGED, None)
+        return config
+
+    def idle_plan(self, worker_id: str | None, now: float) -> IdlePlan:
+        """What an idle worker waits for: the next due time, its window's next change, the unload delay."""
+        with self.store.read() as conn:
+            config = schedule.read(conn)
+            return IdlePlan(
+                next_due=schedule.next_due(conn, now),
+                gate_change=schedule.gate_of(config, worker_id, now).change_at,
+                unload_after_s=config.unload_after_s,
+            )
+
+    def unloaded_workers(self) -> dict[str, float]:
+        """Workers that gave their model back, and since when."""
+        with self.store.read() as conn:
+            return schedule.unloaded_workers(conn)
+
+    def note_model_unloaded(self, worker_id: str, at: float | None) -> None:
+        """Record that the worker gave its model back (``at``) or has it loaded again (None)."""
+        with self.store.write() as conn:
+            schedule.mark_unloaded(conn, worker_id, at)
 
     # -- queue state ---------------------------------------------------------------------------
 

@@ -1,12 +1,12 @@
 """A small fake WebUI HTTP API on loopback, for the standalone server's tests.
 
 It speaks the parts of ``/sdapi/v1`` the queue uses (txt2img, img2img, extra-single-image,
-options, sd-models, scripts, script-info, upscalers, progress, interrupt, skip, and the lists
-the checker reads: samplers, schedulers, latent-upscale-modes, sd-modules (Forge, Neo) or sd-vae
-(A1111, with ``flavour="a1111"``), prompt-styles, loras, hypernetworks (not on Neo),
-embeddings) and answers with real PNGs whose pixels encode the seed and the selected
-checkpoint, so a test can tell which backend, model and seed made an image (an upscale is a
-Lanczos resize of the image it was sent). A generation can be held open
+options, sd-models, scripts, script-info, upscalers, progress, interrupt, skip, unload-checkpoint,
+reload-checkpoint, and the lists the checker reads: samplers, schedulers, latent-upscale-modes,
+sd-modules (Forge, Neo) or sd-vae (A1111, with ``flavour="a1111"``), prompt-styles, loras,
+hypernetworks (not on Neo), embeddings) and answers with real PNGs whose pixels encode the seed
+and the selected checkpoint, so a test can tell which backend, model and seed made an image (an
+upscale is a Lanczos resize of the image it was sent). A generation can be held open
 (``hold()``/``release()``) and the server can be killed abruptly (listening socket and every
 open connection closed) and restarted on the same port. ``/custom/...`` routes exist for the
 pass-through tests.
@@ -114,6 +114,9 @@ class FakeWebUI:
         self.step = 0
         self.steps = 0
         self.fail_next: tuple[int, Any] | None = None
+        #: A1111's ``/sdapi/v1/unload-checkpoint`` moved the model to RAM: a generation fails
+        #: until ``/sdapi/v1/reload-checkpoint`` moves it back (as in A1111)
+        self.in_ram = False
         #: answer every request but the generation with 503 (a WebUI that is alive but unwell)
         self.unhealthy = False
         #: seconds each generation takes (for overhead measurements)
@@ -361,6 +364,16 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(status, {"detail": detail})
             if route[1].endswith("img2img") and not body.get("init_images"):
                 return self._send(404, {"detail": "Init image not found"})
+            if webui.in_ram:
+                return self._send(
+                    500,
+                    {
+                        "error": "RuntimeError",
+                        "detail": "",
+                        "errors": "Expected all tensors to be on the same device, but found at least two "
+                        "devices, cpu and cuda:0!",
+                    },
+                )
             answer = webui.generate(route[1].rsplit("/", 1)[1], body)
             if answer is None:  # killed mid-call: the connection is already gone
                 return None
@@ -438,6 +451,12 @@ class _Handler(BaseHTTPRequestHandler):
         if route == ("POST", "/sdapi/v1/skip"):
             webui.skipped.set()
             return self._send(200, None)
+        if route == ("POST", "/sdapi/v1/unload-checkpoint"):
+            webui.in_ram = True
+            return self._send(200, {})
+        if route == ("POST", "/sdapi/v1/reload-checkpoint"):
+            webui.in_ram = False
+            return self._send(200, {})
         return self._send(404, {"detail": "Not Found"})
 
     def _custom(self, parts: Any, raw: bytes) -> None:

@@ -524,6 +524,26 @@ def test_n_times_with_new_random_seeds(webui, q, files):
     assert [t.params["seed"] for t in q.pending()] == [11, 22, 33]
 
 
+def test_queue_to_start_at_a_time_waits_until_then(webui, q, files, clock):
+    from datetime import datetime
+
+    from task_scheduler.webui.capture_tasks import QueueOptions
+
+    clock.now = datetime(2026, 6, 3, 12, 0).timestamp()
+    at = datetime(2026, 6, 4, 1, 0).timestamp()
+    cap = capturer(webui, "txt2img", q, files)
+    outcome = cap.enqueue(
+        webui.generate_args("txt2img", prompt="night")[1:],
+        user=None,
+        options=QueueOptions.parse(json.dumps({"not_before": at})),
+    )
+    assert outcome.message == "Queued 'night' — 1st in line, starts Thu 01:00"
+    assert q.pending()[0].not_before == at
+    assert q.claim_next() is None
+    clock.now = at
+    assert q.claim_next().prompt == "night"
+
+
 def test_queue_at_the_top_and_the_place_in_line(webui, q, files):
     from task_scheduler.webui.capture_tasks import QueueOptions
 
@@ -638,6 +658,9 @@ def test_a_bad_sweep_axis_refuses_the_click_and_writes_nothing(webui, q, files):
         ('{"repeat": true}', {}),
         ('{"save_as": " mine "}', {"save_as": "mine"}),
         ('{"save_as": 5}', {}),
+        ('{"not_before": 1800000000}', {"not_before": 1800000000.0}),
+        ('{"not_before": "01:00"}', {}),
+        ('{"not_before": 1e999}', {}),
     ],
 )
 def test_options_from_the_page_are_parsed_defensively(raw, expected):

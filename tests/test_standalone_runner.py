@@ -281,3 +281,18 @@ def _eventually(predicate, timeout=5.0):
             return True
         event.wait(0.01)
     return predicate()
+
+
+def test_the_idle_queue_unloads_a_remote_model_and_the_next_task_reloads_it_first(fake, runner):
+    runner.run(task(seed=1), lambda update: None)
+    assert runner.unload_model() is True
+    assert fake.in_ram and runner.unload_model() is False  # once
+    result = runner.run(task(seed=2), lambda update: None)
+    assert result.result.seeds == [2] and not fake.in_ram
+
+
+def test_a_remote_a1111_fails_to_generate_after_its_unload_without_a_reload(fake, runner):
+    runner.run(task(seed=1), lambda update: None)
+    fake.in_ram = True  # unloaded behind the queue's back (the WebUI's own Settings button)
+    with pytest.raises(RemoteError, match="same device"):
+        runner.run(task(seed=3), lambda update: None)

@@ -103,8 +103,11 @@ def patch_task(
     script_args: dict[str, Any] | None,
     worker: str | None = None,
     strict: bool = False,
+    not_before: Any = ...,
+    repeat: Any = ...,
 ) -> Task:
-    """Our PATCH: stored names, merged; ``clear_checkpoint`` when the body sent ``null``."""
+    """Our PATCH: stored names, merged; ``clear_checkpoint`` when the body sent ``null``;
+    ``not_before`` / ``repeat`` (``...``: not sent) set or clear the task's timing."""
     task = services.queue.get(task_id)
     edit = Edit(name=name, worker=worker.strip() if worker is not None else None)
     if checkpoint is not None:
@@ -116,6 +119,8 @@ def patch_task(
         edit.params = stored_changes(task.kind, params, task, owned)
     if script_args:
         check_script_args(script_args, task, owned)
+    if not_before is not ... or repeat is not ...:
+        services.queue.edit(task_id, not_before=not_before, repeat=repeat)
     return apply_edit(services, task_id, edit, script_args or None, strict=strict)
 
 

@@ -30,8 +30,9 @@ from .auth import request_user
 from .errors import ErrorMappingRoute
 from .payloads import check_client_value, prepare_task, request_model
 from .services import ApiServices
+from .timing import RepeatRequest, When, parse_when, repeat_args
 from .urls import result_url
-from .views import iso, task_public
+from .views import iso, repeat_view, task_public
 
 Position = Literal["top", "bottom"]
 _ZIP = {200: {"content": {"application/zip": {}}, "description": "The job's images in a zip file."}}
@@ -77,6 +78,15 @@ class JobCreate(pd.ApiModel):
     preview: Optional[int] = pd.field(None, ge=0, le=50, description="How many tasks a dry run shows (5).")
     position: Optional[Position] = None
     strict: Optional[bool] = pd.field(None, description="Refuse the sweep for a warning too.")
+    not_before: Optional[When] = pd.field(None, description="None of its tasks starts before this time.")
+    repeat: Optional[RepeatRequest] = pd.field(None, description="Repeat the whole job {times, keep_seeds}.")
+
+
+class JobSchedule(pd.ApiModel):
+    not_before: Optional[When] = pd.field(
+        None, description="None of its tasks starts before; null clears it."
+    )
+    repeat: Optional[RepeatRequest] = pd.field(None, description="Repeat {times, keep_seeds}; null: once.")
 
 
 class ImageRef(pd.ApiModel):
@@ -138,6 +148,8 @@ def job_public(job: Job) -> dict[str, Any]:
         "source_task_id": job.source_task_id,
         "origin": job.origin,
         "user": job.user,
+        "not_before": iso(job.not_before),
+        "repeat": repeat_view(job.repeat_times, job.repeat_round, job.repeat_keep_seeds, job.repeat_stopped),
     }
 
 
@@ -349,6 +361,8 @@ def make_jobs_router(services: ApiServices) -> APIRouter:
                 source_task_id=source_task,
                 user=request_user(request),
                 strict=bool(body.strict),
+                not_before=parse_when(body.not_before),
+                repeat=repeat_args(body.repeat),
             )
         except BaseException:
             if not isinstance(base, NewTask):
@@ -380,6 +394,22 @@ def make_jobs_router(services: ApiServices) -> APIRouter:
         """The job's tasks in the order they were queued."""
         tasks = jobs.tasks(job_id)
         return {"tasks": [task_public(t) for t in tasks[offset : offset + limit]], "total": len(tasks)}
+
+    @router.patch("/{job_id}")
+    def schedule_job(job_id: str, body: JobSchedule) -> dict[str, Any]:
+        """Change when the job starts and whether it repeats (only what the body names)."""
+        sent = pd.fields_set(body)
+        job = jobs.schedule(
+            job_id,
+            not_before=parse_when(body.not_before) if "not_before" in sent else ...,
+            repeat=repeat_args(body.repeat) if "repeat" in sent else ...,
+        )
+        return job_public(job)
+
+    @router.post("/{job_id}/stop-repeating")
+    def stop_repeating_job(job_id: str) -> dict[str, Any]:
+        """No further round of the job; what ran, and a round already queued, stay."""
+        return job_public(jobs.stop_repeating(job_id))
 
     @router.post("/{job_id}/pause")
     def pause_job(job_id: str) -> dict[str, Any]:

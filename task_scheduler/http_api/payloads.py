@@ -29,6 +29,7 @@ from .callback_targets import check_at_queue_time
 from .images import DecodedImage, decode_input_image
 from .schemas import Img2ImgRequest, Txt2ImgRequest
 from .services import ApiSettings
+from .timing import parse_when, repeat_args
 
 #: What the WebUI's own API uses for a field left out (``/sdapi/v1/txt2img`` semantics), so a body
 #: written for that API or for Agent Scheduler produces the same picture when queued here.
@@ -130,7 +131,18 @@ PROCESSING_IMAGES = ("firstpass_image", "latent_mask")
 #: accepted for compatibility, without effect on a queued task
 IGNORED = ("send_images", "save_images", "include_init_images", "force_task_id", "do_not_save_samples")
 #: our own fields, not generation parameters
-TASK_FIELDS = ("checkpoint", "vae", "name", "position", "priority", "callback_url", "worker", "strict")
+TASK_FIELDS = (
+    "checkpoint",
+    "vae",
+    "name",
+    "position",
+    "priority",
+    "callback_url",
+    "worker",
+    "not_before",
+    "repeat",
+    "strict",
+)
 SCRIPT_FIELDS = ("script_name", "script_args", "alwayson_scripts")
 INPUT_IMAGES = ("init_images", "mask")
 TAGS = ("$image", "$ndarray", "$file")
@@ -223,6 +235,10 @@ def prepare_task(
     new.priority = int(values.get("priority") or 0)
     new.callback_url = check_callback_url(values.get("callback_url"), settings)
     new.worker_pin = _clean(values.get("worker"))
+    new.not_before = parse_when(values.get("not_before"))
+    repeat = repeat_args(values.get("repeat"))
+    if repeat is not None:
+        new.repeat_times, new.repeat_keep_seeds = repeat
     return prepared
 
 
@@ -325,6 +341,8 @@ def api_changes(kind: str, changes: dict[str, Any], task: Task) -> Edit:
             "callback_url",
             "worker",
             "infotext",
+            "not_before",
+            "repeat",
         ):
             raise InvalidTaskData(f"params.{name}", "cannot be changed through params")
         if name in IGNORED:

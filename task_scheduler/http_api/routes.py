@@ -28,6 +28,7 @@ from .schemas import (
     RenameRequest,
     RequeueRequest,
     ResultsPublic,
+    ScheduleRequest,
     TaskList,
     TaskPatch,
     TaskPublic,
@@ -36,9 +37,10 @@ from .schemas import (
 )
 from .services import ApiServices
 from .stats import queue_stats
+from .timing import parse_when, repeat_args
 from .transfer import export_tasks, import_tasks
 from .urls import result_url
-from .views import task_public
+from .views import schedule_view, task_public
 
 MAX_BULK = 1000
 
@@ -120,7 +122,33 @@ def add_task_routes(router: APIRouter, services: ApiServices) -> None:
             "paused": queue.paused,
             "revision": revision,
             "stats": queue_stats(queue, fractions),
+            "schedule": schedule_view(queue),
         }
+
+    @router.get("/schedule")
+    def get_schedule() -> dict[str, Any]:
+        """The run windows, their time zone, each worker's own windows and the unload delay."""
+        return {**queue.schedule_config().to_json(), "state": schedule_view(queue)}
+
+    @router.put("/schedule")
+    def put_schedule(body: ScheduleRequest) -> dict[str, Any]:
+        """Change the schedule (only what the body names); windows are checked and rewritten in
+        their canonical form, e.g. ``Mon-Fri 23:00-07:30; Sat-Sun 00:00-24:00``."""
+        sent = pd.fields_set(body)
+        values: dict[str, Any] = {}
+        if "windows" in sent:
+            values["windows"] = body.windows or ""
+        if "timezone" in sent:
+            values["timezone"] = body.timezone or ""
+        if "unload_after_s" in sent:
+            values["unload_after_s"] = body.unload_after_s
+        if "worker" in sent or "worker_windows" in sent:
+            if not body.worker:
+                raise InvalidTaskData("worker", "give the worker whose windows these are")
+            values["worker"] = body.worker
+            values["worker_windows"] = body.worker_windows or ""
+        queue.set_schedule(**values)
+        return get_schedule()
 
     @router.post("/queue/pause")
     def pause_queue(
@@ -249,7 +277,15 @@ def add_task_routes(router: APIRouter, services: ApiServices) -> None:
             script_args=body.script_args,
             worker=body.worker,
             strict=bool(body.strict),
+            not_before=parse_when(body.not_before) if "not_before" in sent else ...,
+            repeat=repeat_args(body.repeat) if "repeat" in sent else ...,
         )
+        return public(task_id)
+
+    @router.post("/tasks/{task_id}/stop-repeating", response_model=TaskPublic)
+    def stop_repeating(task_id: str) -> dict[str, Any]:
+        """No further round of this task's repetition; what ran, and a round already queued, stay."""
+        queue.stop_repeating(task_id)
         return public(task_id)
 
     @router.delete("/tasks/{task_id}")

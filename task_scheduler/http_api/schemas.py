@@ -11,6 +11,7 @@ from typing import Any, Literal, Optional
 
 from ..gate import INT64_MAX, INT64_MIN, INT_RANGES, PRIORITY_RANGE
 from ._pydantic import ApiModel, OpenModel, field, with_example
+from .timing import RepeatRequest, When
 
 Position = Literal["top", "bottom"]
 
@@ -105,6 +106,14 @@ class _GenerationRequest(ApiModel):
     strict: Optional[bool] = field(
         None, description="Refuse the task for a warning too (an unknown LoRA, style, extension script)."
     )
+    not_before: Optional[When] = field(
+        None,
+        description="Do not start before: ISO 8601 (no offset: the server's local time) or epoch seconds.",
+        example="2026-12-05T01:00",
+    )
+    repeat: Optional[RepeatRequest] = field(
+        None, description="Repeat: {times: N rounds in all (0: until stopped), keep_seeds}."
+    )
 
 
 @with_example({"prompt": "a cat wearing a hat", "steps": 20, "width": 512, "height": 512, "name": "cats"})
@@ -174,6 +183,21 @@ class TaskPatch(ApiModel):
         None, max_length=200, description="Run only on this worker; an empty string lets any worker run it."
     )
     strict: Optional[bool] = field(None, description="Refuse the edit for a warning of the check too.")
+    not_before: Optional[When] = field(None, description="Do not start before this time; null clears it.")
+    repeat: Optional[RepeatRequest] = field(None, description="Repeat {times, keep_seeds}; null: run once.")
+
+
+@with_example({"windows": "Mon-Fri 23:00-07:30; Sat,Sun 00:00-24:00", "unload_after_s": 300})
+class ScheduleRequest(ApiModel):
+    windows: Optional[str] = field(
+        None, max_length=2000, description="When the queue runs; empty or null: always (README, Scheduling)."
+    )
+    timezone: Optional[str] = field(None, max_length=100, description="IANA zone; empty: the server's.")
+    unload_after_s: Optional[float] = field(
+        None, description="Unload the model this many seconds after the queue went idle; null: never."
+    )
+    worker: Optional[str] = field(None, max_length=200, description="A worker's id, for worker_windows.")
+    worker_windows: Optional[str] = field(None, max_length=2000, description="That worker's own windows.")
 
 
 @with_example({"before": "0f8fad5bd9cb469fa16570867728950e"})
@@ -211,6 +235,8 @@ class ExportedTask(ApiModel):
     callback_url: Optional[str] = field(None, max_length=2000)
     job_id: Optional[str] = field(None, max_length=200)
     files: Optional[dict[str, str]] = field(None, description="file reference -> data URL of its content")
+    not_before: Optional[When] = field(None, description="Not started before this time.")
+    repeat: Optional[RepeatRequest] = field(None, description="Repeat {times, keep_seeds}.")
     # informational, from the exporting install
     id: Optional[str] = None
     status: Optional[str] = None
@@ -265,6 +291,12 @@ class TaskPublic(OpenModel):
     damaged: Optional[str] = field(
         None, description="Why the stored task cannot be shown (it is listed, never run); delete it."
     )
+    not_before: Optional[str] = field(None, description="Not started before this time.")
+    repeat: Optional[dict[str, Any]] = field(
+        None, description="{times (0: until stopped), until_stopped, round, keep_seeds, stopped}."
+    )
+    repeat_series: Optional[str] = field(None, description="The first round's id, shared by every round.")
+    round: int = field(1, description="Which round of a repetition (its own or its job's) this is.")
 
 
 class TaskList(OpenModel):
@@ -288,6 +320,9 @@ class QueuePublic(OpenModel):
     paused: bool
     revision: int
     stats: Optional[QueueStats] = None
+    schedule: Optional[dict[str, Any]] = field(
+        None, description="What the queue is doing and why, and when it next starts (README, Scheduling)."
+    )
 
 
 class BulkItem(OpenModel):

@@ -33,6 +33,7 @@ from .payloads import (
 )
 from .schemas import ExportedTask
 from .services import ApiServices
+from .timing import parse_when, repeat_args
 from .views import iso
 
 _DATA_URL = re.compile(r"^data:[\w.+-]*/?[\w.+-]*;base64,", re.I)
@@ -62,6 +63,10 @@ def export_tasks(services: ApiServices, *, limit: int, offset: int) -> list[dict
                 "job_id": task.job_id,
                 "created_at": iso(task.created_at),
                 "files": files,
+                "not_before": task.not_before,
+                "repeat": None
+                if task.repeat_times is None or task.repeat_stopped
+                else {"times": task.repeat_times, "keep_seeds": task.repeat_keep_seeds},
             }
         )
     return out
@@ -148,7 +153,11 @@ def _from_export(services: ApiServices, item: ExportedTask, user: str | None) ->
         job_id=_known_job(services, item.job_id),
         user=user,
         callback_url=check_callback_url(item.callback_url, services.settings),
+        not_before=parse_when(item.not_before),
     )
+    repeat = repeat_args(item.repeat)
+    if repeat is not None:
+        new.repeat_times, new.repeat_keep_seeds = repeat
     validate_new_task(new)  # the entry gate, before any file is written
     return _Incoming(new, {ref: blob for ref, blob in blobs.items() if ref in used})
 

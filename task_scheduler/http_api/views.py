@@ -9,6 +9,7 @@ from pathlib import PurePath
 from typing import Any
 
 from ..gate import shown_safely
+from ..queue_state import describe
 from ..task import Task, TaskStatus
 from ..task_queue import Progress
 from .payloads import api_params_view
@@ -86,7 +87,34 @@ def _task_public(task: Task, position: int | None, progress: dict[str, Any] | No
         "worker_pin": task.worker_pin,
         "progress": progress,
         "damaged": task.damaged,
+        "not_before": iso(task.not_before),
+        "repeat": repeat_view(
+            task.repeat_times, task.repeat_round, task.repeat_keep_seeds, task.repeat_stopped
+        ),
+        "repeat_series": task.repeat_series,
+        "round": task.repeat_round,
     }
+
+
+def repeat_view(times: int | None, round_: int, keep: bool, stopped: bool) -> dict[str, Any] | None:
+    """A task's or job's repetition: rounds in all (0: until stopped), which round, seeds, stopped."""
+    if times is None:
+        return None
+    return {
+        "times": times,
+        "until_stopped": times == 0,
+        "round": round_,
+        "keep_seeds": keep,
+        "stopped": stopped,
+    }
+
+
+def schedule_view(queue: Any) -> dict[str, Any]:
+    """What the queue is doing and why (:mod:`~task_scheduler.queue_state`), times in ISO 8601."""
+    state = describe(queue.store, queue.store.clock())
+    state["next_start"] = iso(state["next_start"])
+    state["window_change"] = iso(state["window_change"])
+    return state
 
 
 #: Agent Scheduler knows no "cancelled": a task stopped by the user was "interrupted" there.

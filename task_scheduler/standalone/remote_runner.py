@@ -110,6 +110,8 @@ class RemoteRunner:
         self._catalog: Catalog | None = None
         self._catalog_read = 0.0
         self._catalog_models: tuple[str, ...] = ()
+        #: the idle queue unloaded the model (unload_model); the next task reloads it first
+        self._unloaded = False
 
     def close(self) -> None:
         try:
@@ -215,6 +217,9 @@ class RemoteRunner:
         self._lost.clear()
         if not self._checkpoints:
             self.refresh()
+        if self._unloaded:  # A1111 generates only after this; Forge's is a no-op (it loads by itself)
+            self._post("/sdapi/v1/reload-checkpoint", None)
+            self._unloaded = False
         scripts = self._scripts.get(task.kind) if self._scripts is not None else None
         request = build_request(task, self.files, scripts=scripts)
         if request.checkpoint:
@@ -230,6 +235,15 @@ class RemoteRunner:
             response = _extras_as_generation(response)
         result = self._save(task, response)
         return RunResult(result, interrupted=self._interrupt.is_set(), warnings=request.warnings)
+
+    def unload_model(self) -> bool:
+        """Give the GPU back: the WebUI's own ``POST /sdapi/v1/unload-checkpoint`` (A1111: the
+        model to RAM; Forge: its memory management's unload); the next task reloads it first."""
+        if self._unloaded:
+            return False
+        self._post("/sdapi/v1/unload-checkpoint", None)
+        self._unloaded = True
+        return True
 
     def interrupt(self) -> None:
         """Ask the WebUI to stop; the polling loop sends it (and again, should the call not have begun)."""

@@ -14,11 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import posixpath
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from ..errors import InvalidTaskData, TaskSchedulerError
@@ -74,6 +76,8 @@ class QueueOptions:
     sweep: dict[str, Any] | None = None
     #: "Save as…": save the values as a saved task of this name instead of queueing them
     save_as: str | None = None
+    #: "Queue to start at…": the instant (epoch seconds) the task may start
+    not_before: float | None = None
 
     @classmethod
     def parse(cls, raw: Any) -> QueueOptions:
@@ -100,6 +104,9 @@ class QueueOptions:
             options.name = data["name"].strip()[:200]
         if isinstance(data.get("save_as"), str):
             options.save_as = data["save_as"].strip()[:200]
+        when = data.get("not_before")
+        if isinstance(when, (int, float)) and not isinstance(when, bool) and math.isfinite(when):
+            options.not_before = float(when)
         sweep = data.get("sweep")
         if isinstance(sweep, dict):
             options.sweep = {
@@ -373,6 +380,7 @@ class Capturer:
                         source="ui",
                         user=user,
                         files=list(encoded.files),
+                        not_before=options.not_before,
                     )
                 )
         return items
@@ -421,8 +429,10 @@ def _excerpt(prompt: Any) -> str:
 
 
 def _queued_message(label: str, tasks: Sequence[Any], positions: list[int]) -> str:
+    start = getattr(tasks[0], "not_before", None)
+    starts = f", starts {datetime.fromtimestamp(start).strftime('%a %H:%M')}" if start else ""
     if len(tasks) == 1:
         where = f"{ordinal(positions[0])} in line" if positions else "running"
-        return f"Queued '{label}' — {where}"
+        return f"Queued '{label}' — {where}{starts}"
     where = f"{ordinal(positions[0])} to {ordinal(positions[-1])} in line" if len(positions) == 2 else ""
-    return f"Queued {len(tasks)} tasks '{label}'" + (f" — {where}" if where else "")
+    return f"Queued {len(tasks)} tasks '{label}'" + (f" — {where}" if where else "") + starts

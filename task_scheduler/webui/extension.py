@@ -43,7 +43,7 @@ from ..store import Store
 from ..task import Task, TaskStatus
 from ..task_queue import TaskQueue
 from ..workers import WorkerIdentity
-from . import arguments, capture, checkpoints
+from . import arguments, capture, checkpoints, schedule_settings
 from . import settings as ts_settings
 from .runner import InProcessRunner, webui_progress_update
 
@@ -126,8 +126,20 @@ def state() -> Extension | None:
 
 
 def on_ui_settings() -> None:
-    ts_settings.register(on_change=refresh_settings)
+    ts_settings.register(on_change=refresh_settings, current=_schedule_target)
+    with _lock:
+        ext = _open()  # the schedule's options show what the shared store holds
+    if ext is not None:
+        _guarded(
+            "showing the stored schedule", schedule_settings.show_stored, ext.queue, ext.executor.worker.id
+        )
     _guarded("adding the Queue button's settings", capture.register_settings, ts_settings.SECTION)
+
+
+def _schedule_target() -> tuple[TaskQueue, str] | None:
+    """Where the Settings page's schedule options are stored: the open queue, this worker."""
+    ext = _state
+    return (ext.queue, ext.executor.worker.id) if ext is not None else None
 
 
 def on_ui_tabs() -> list[Any] | None:

@@ -37,7 +37,7 @@ from ..files import FileStore
 from ..runner import ProgressCallback, ProgressUpdate, RunResult
 from ..task import Task, TaskResult, checkpoint_aliases
 from ..values import UndecodableValue, ValueCodec
-from . import arguments, checkpoints
+from . import arguments, checkpoints, unload
 from . import extras as extras_tab
 from .catalog_source import WebUICatalog
 
@@ -168,6 +168,9 @@ class InProcessRunner:
         #: (the checkpoint as the last task that named one spelled it, the model it resolved to)
         self._named: tuple[str, str] | None = None
         self._catalog = WebUICatalog()
+        #: A1111: the idle queue moved the model to RAM; the next task moves it back first
+        self._in_ram = False
+        self.unloads = 0
 
     @property
     def running(self) -> str | None:
@@ -230,6 +233,15 @@ class InProcessRunner:
             from modules import shared
 
             shared.state.stop_generating()
+
+    def unload_model(self) -> bool:
+        """Give the GPU back (:mod:`.unload`); False when no model was loaded."""
+        what = unload.unload()
+        if what == "nothing":
+            return False
+        self._in_ram = what == "in_ram"
+        self.unloads += 1
+        return True
 
     def run(self, task: Task, progress: ProgressCallback) -> RunResult:
         if task.kind not in KINDS:
@@ -394,6 +406,9 @@ class InProcessRunner:
                     # and before any work (no model load, no images)
                     state.interrupt()
                     return RunResult(interrupted=True, warnings=list(prepared.warnings))
+                if self._in_ram:  # A1111: unloaded while idle; a generation needs it on the device
+                    unload.reload_from_ram()
+                    self._in_ram = False
                 preset = checkpoints.select_preset(prepared.extras.override_settings)
                 if checkpoints.switch(prepared.checkpoint, preset):
                     self.model_switches += 1

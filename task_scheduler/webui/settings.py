@@ -13,6 +13,7 @@ from typing import Any
 
 from ..checker import CheckSettings
 from ..executor import ExecutorSettings
+from . import schedule_settings
 
 SECTION = ("task_scheduler", "Task Scheduler")
 
@@ -39,6 +40,7 @@ DRY_COMMAND_CHOICE = "Run a command"
 DRY_CHOICES = (DRY_NONE, DRY_NOTIFY, DRY_COMMAND_CHOICE)
 
 KEYS = (
+    *schedule_settings.KEYS,
     PAUSED_AT_STARTUP,
     CHECKPOINT_AWARE,
     REQUEUE_INTERRUPTED,
@@ -65,8 +67,13 @@ class ExtensionSettings:
     check: CheckSettings = field(default_factory=CheckSettings)
 
 
-def register(on_change: Callable[[], None] | None = None) -> None:
-    """Add the section's options (call from ``on_ui_settings``); ``on_change`` runs after an edit."""
+def register(
+    on_change: Callable[[], None] | None = None, current: schedule_settings.Current | None = None
+) -> None:
+    """Add the section's options (call from ``on_ui_settings``); ``on_change`` runs after an edit.
+
+    ``current``: the open queue and this worker's id, where the schedule's options are stored.
+    """
     from modules import shared
 
     try:
@@ -88,7 +95,15 @@ def register(on_change: Callable[[], None] | None = None) -> None:
             **kw,
         )
 
+    def scheduled(
+        default: Any, label: str, comp: str | None = None, args: Any = None, *, onchange: Any
+    ) -> Any:
+        return shared.OptionInfo(
+            default, label, component(comp) if comp else None, args, onchange=onchange, section=SECTION
+        )
+
     add = shared.opts.add_option
+    schedule_settings.register(add, scheduled, current or (lambda: None))
     add(
         PAUSED_AT_STARTUP,
         option(False, "Start with the queue paused", "Checkbox").info(

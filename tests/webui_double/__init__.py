@@ -45,7 +45,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 FORGE_ONLY = HERE / "forge_only"
 #: the LoRA extension's folder (``extensions-builtin/Lora`` / ``sd_forge_lora``): ``networks``
 LORA_BUILTIN = HERE / "lora_builtin"
-PURGED_PACKAGES = ("modules", "modules_forge", "lib_controlnet", "networks")
+PURGED_PACKAGES = ("modules", "modules_forge", "lib_controlnet", "networks", "backend")
 DEFAULT_CHECKPOINTS = ("random-sd15-a.safetensors", "random-sd15-b.safetensors")
 TABS = ui_build.TABS
 

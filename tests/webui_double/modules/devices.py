@@ -1,6 +1,7 @@
-"""Minimal ``modules.devices``: no torch, so everything is the CPU and a no-op."""
+"""Minimal ``modules.devices``: no torch; the device is named as on a GPU machine, so that a
+model left on ``cpu`` (A1111's unload) is told apart from one on the device."""
 
-device = "cpu"
+device = "cuda"
 cpu = "cpu"
 dtype = "float32"
 

@@ -758,6 +758,14 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
         p.scripts.process(p)
 
     model = shared.sd_model
+    if FORGE:  # sampling puts the model on the GPU (Forge's memory management)
+        from backend import memory_management
+
+        memory_management.load_models_gpu([model])
+    elif getattr(model, "device", shared.device) != shared.device:
+        raise RuntimeError(
+            "Expected all tensors to be on the same device, but found at least two devices, cpu and cuda:0!"
+        )
     info = model.sd_checkpoint_info
     p.sd_model_name = info.name_for_extra
     p.sd_model_hash = model.sd_model_hash

@@ -20,7 +20,7 @@ import os
 import re
 import threading
 
-from modules import paths_internal, script_callbacks, shared
+from modules import devices, paths_internal, script_callbacks, shared
 
 from webui_double import shim_config
 
@@ -214,6 +214,12 @@ class FakeSDModel:
         self.filename = checkpoint_info.filename
         self.sd_model_hash = checkpoint_info.calculate_shorthash()
         self.lowvram = False
+        #: where the weights are: ``shared.device`` after a load, ``devices.cpu`` after A1111's unload
+        self.device = shared.device
+
+    def to(self, device):
+        self.device = device
+        return self
 
     def __repr__(self) -> str:
         return f"FakeSDModel({self.sd_checkpoint_info.name!r})"
@@ -337,7 +343,18 @@ if FORGE:
         """No-op in Forge: switch with ``modules_forge.main_entry.checkpoint_change`` instead."""
 
     def unload_model_weights(sd_model=None, info=None):
-        """No-op in Forge."""
+        """Forge (dfdcbab): ``memory_management.unload_all_models()``; the model stays held in RAM.
+
+        Neo: also releases it: ``FakeInitialModel`` in its place and ``forge_hash`` cleared, so
+        the next ``forge_model_reload()`` loads it again.
+        """
+        from backend import memory_management
+
+        memory_management.unload_all_models()
+        if shim_config.current.is_neo:
+            model_data.sd_model = FakeInitialModel()
+            model_data.forge_hash = ""
+            memory_management.soft_empty_cache()
 
     def forge_model_reload():
         """Load the model described by ``model_data.forge_loading_parameters`` if it changed."""
@@ -377,8 +394,20 @@ else:
         return load_model(checkpoint_info)
 
     def unload_model_weights(sd_model=None, info=None):
-        model_data.sd_model = None
-        return None
+        """A1111: ``send_model_to_cpu``: the model stays loaded, in RAM; a generation before
+        ``send_model_to_device`` fails (its weights are not where the tensors are)."""
+        send_model_to_cpu(sd_model or shared.sd_model)
+        return sd_model
+
+
+def send_model_to_cpu(m):
+    if m is not None:
+        m.to(devices.cpu)
+    devices.torch_gc()
+
+
+def send_model_to_device(m):
+    m.to(shared.device)
 
 
 def apply_token_merging(sd_model, token_merging_ratio) -> None:

@@ -39,7 +39,7 @@ config_filename = cmd_opts.ui_settings_file
 styles_filename = [os.path.join(paths_internal.data_path, "styles.csv")]
 
 demo = None
-device = "cpu"
+device = "cuda"
 parallel_processing_allowed = True
 xformers_available = False
 hypernetworks: dict = {}

@@ -1,0 +1,1 @@
+"""Test double of Forge's ``backend`` package (only on sys.path in the Forge flavours)."""
