@@ -44,6 +44,9 @@ API_CASES = {
     "embedding": {"negative_prompt": "easynegatve"},
 }
 
+#: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
+STORE_ENGINES = ("sqlite", "postgresql")
+
 
 @pytest.fixture
 def check_settings() -> CheckSettings:

@@ -15,6 +15,9 @@ from task_scheduler.runner import InMemoryRunner
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
+#: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
+STORE_ENGINES = ("sqlite", "postgresql")
+
 
 def at(text: str) -> float:
     return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=BERLIN).timestamp()

@@ -14,6 +14,9 @@ from task_scheduler.store import Store
 from task_scheduler.task import NewTask, TaskStatus
 from task_scheduler.task_queue import TaskQueue
 
+#: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
+STORE_ENGINES = ("sqlite", "postgresql")
+
 
 def task(prompt: str = "p", seed: int = -1, **values) -> NewTask:
     return NewTask(kind="txt2img", params={"prompt": prompt, "seed": seed, "steps": 1}, **values)
@@ -86,13 +89,13 @@ def test_a_failed_round_ends_the_repetition(queue):
     assert queue.pending() == []
 
 
-def test_a_repetition_survives_a_restart_in_the_middle(db_path, files, clock, sim):
-    first = Store(db_path, clock=clock)
+def test_a_repetition_survives_a_restart_in_the_middle(store_location, files, clock, sim):
+    first = Store(store_location, clock=clock)
     queue = TaskQueue(first, files)
     queue.enqueue(task(repeat_times=3))
     Executor(queue, sim).run_one()
     first.close()
-    again = TaskQueue(Store(db_path, clock=clock), files)
+    again = TaskQueue(Store(store_location, clock=clock), files)
     assert run_all(Executor(again, sim)) == 2
     assert [r for r, _ in done_rounds(again)] == [1, 2, 3]
     again.store.close()
@@ -171,8 +174,8 @@ def test_leaving_the_window_gives_the_gpu_back_after_the_delay(queue, clock, sim
     assert sim.unloads == 1 and len(queue.pending()) == 1
 
 
-def test_the_unloaded_mark_survives_a_restart(db_path, files, clock, sim):
-    first = Store(db_path, clock=clock)
+def test_the_unloaded_mark_survives_a_restart(store_location, files, clock, sim):
+    first = Store(store_location, clock=clock)
     queue = TaskQueue(first, files)
     queue.set_schedule(unload_after_s=5)
     queue.enqueue(task())
@@ -182,7 +185,7 @@ def test_the_unloaded_mark_survives_a_restart(db_path, files, clock, sim):
     executor.idle_step()
     worker = executor.worker.id
     first.close()
-    again = TaskQueue(Store(db_path, clock=clock), files)
+    again = TaskQueue(Store(store_location, clock=clock), files)
     assert worker in again.unloaded_workers()
     assert again.get(again.history().tasks[0].id).status is TaskStatus.DONE
     again.store.close()

@@ -23,6 +23,9 @@ from task_scheduler.windows import RunWindows, parse
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
+#: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
+STORE_ENGINES = ("sqlite", "postgresql")
+
 
 def at(text: str) -> float:
     """An instant written as Berlin wall time, ``"2026-03-28 23:00"`` (the first one when shown twice)."""
@@ -208,14 +211,14 @@ def test_a_start_time_that_is_not_a_time_is_refused(queue):
 # -- restart -----------------------------------------------------------------------------------------
 
 
-def test_windows_and_start_times_survive_a_restart(db_path, files, clock):
-    first = Store(db_path, clock=clock)
+def test_windows_and_start_times_survive_a_restart(store_location, files, clock):
+    first = Store(store_location, clock=clock)
     queue = TaskQueue(first, files)
     queue.set_schedule(windows="Daily 23:00-07:30", timezone="Europe/Berlin", unload_after_s=120)
     clock.now = at("2026-06-03 12:00")
     queue.enqueue(task(not_before=at("2026-06-04 01:00")))
     first.close()
-    again = TaskQueue(Store(db_path, clock=clock), files)
+    again = TaskQueue(Store(store_location, clock=clock), files)
     config = again.schedule_config()
     assert (config.windows, config.timezone, config.unload_after_s) == (
         "Daily 23:00-07:30",

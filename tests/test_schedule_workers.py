@@ -13,6 +13,9 @@ from task_scheduler.task import TaskStatus
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
+#: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
+STORE_ENGINES = ("sqlite", "postgresql")
+
 
 def test_two_worker_processes_hold_outside_one_window_and_run_when_it_opens(queue, workers):
     other_day = DAYS[(datetime.now().weekday() + 3) % 7]
