@@ -140,12 +140,14 @@ def test_the_server_stopped_mid_burst_loses_and_repeats_nothing_and_the_workers_
             cluster.stop("immediate")
             wait_until(lambda: refusals[503] >= 3 and refusals["raised"] >= 3, what="enqueues to be refused")
             down = client.get(f"{API}/queue")
+            waiting = client.get(f"{API}/wait", params={"revision": queue.revision, "timeout": 1})
             time.sleep(2.0)  # the workers' heartbeats and claims meet the outage too
             before_restart = len(answered)
             cluster.start()
             wait_until(
                 lambda: len(answered) >= before_restart + 100, what="the burst to go on after the restart"
             )
+            waits_again = client.get(f"{API}/wait", params={"revision": queue.revision + 1000, "timeout": 1})
         finally:
             stop.set()
             for thread in threads:
@@ -155,6 +157,10 @@ def test_the_server_stopped_mid_burst_loses_and_repeats_nothing_and_the_workers_
     assert down.status_code == 503
     detail = down.json()["detail"]
     assert "unreachable" in detail and f"127.0.0.1:{cluster.port}" in detail and PASSWORD not in detail
+    # a page waiting for changes (the tab's long-poll) hears of it too, and waits again after
+    waited = waiting.json()["detail"]
+    assert waiting.status_code == 503 and "unreachable" in waited and PASSWORD not in waited
+    assert waits_again.status_code == 200
     assert set(refusals) == {503, "raised"}  # refused as unavailable, never a 500
     # every answered task runs, once; the same worker processes do it (nobody restarted them)
     wait_until(
