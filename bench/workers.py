@@ -60,9 +60,9 @@ def wait_for(predicate, timeout: float, what: str):
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def throughput(folder: Path, workers: int, tasks: int, task_s: float, lease: float) -> dict:
-    """Tasks per second with ``workers`` processes, and how many ran twice or never."""
-    db, log = folder / f"scale{workers}.sqlite3", folder / f"scale{workers}.log"
+def throughput(db: Path | str, log: Path, workers: int, tasks: int, task_s: float, lease: float) -> dict:
+    """Tasks per second with ``workers`` processes on a new queue at ``db`` (a SQLite file, a
+    PostgreSQL URL), and how many ran twice or never."""
     queue = TaskQueue(Store(db))
     procs = [spawn(db, f"w{n}", log, lease=lease, task_s=task_s)[1] for n in range(workers)]
     try:
@@ -84,8 +84,7 @@ def throughput(folder: Path, workers: int, tasks: int, task_s: float, lease: flo
     }
 
 
-def requeue_after_kill(folder: Path, lease: float) -> float:
-    db, log = folder / "kill.sqlite3", folder / "kill.log"
+def requeue_after_kill(db: Path | str, log: Path, lease: float) -> float:
     queue = TaskQueue(Store(db))
     first, first_proc = spawn(db, "first", log, lease=lease, task_s=0.01)
     [task] = queue.enqueue_many([NewTask("txt2img", {"prompt": "long", "seconds": 3600})])
@@ -103,8 +102,7 @@ def requeue_after_kill(folder: Path, lease: float) -> float:
     return taken
 
 
-def wake_latency(folder: Path, rounds: int) -> list[float]:
-    db, log = folder / "wake.sqlite3", folder / "wake.log"
+def wake_latency(db: Path | str, log: Path, rounds: int) -> list[float]:
     queue = TaskQueue(Store(db))
     # a long lease: its heartbeat (every lease / 4) never finds the task first; the wake does
     _worker, proc = spawn(db, "idle", log, lease=600.0, task_s=0.0)
@@ -122,6 +120,26 @@ def wake_latency(folder: Path, rounds: int) -> list[float]:
     return latencies
 
 
+def stop_latency(db: Path | str, log: Path, rounds: int) -> list[float]:
+    """A stop asked in this process → the task's run ended and recorded by a worker in another."""
+    queue = TaskQueue(Store(db))
+    _worker, proc = spawn(db, "stoppable", log, lease=600.0, task_s=0.0)
+    latencies = []
+    try:
+        for n in range(rounds):
+            task = queue.enqueue(NewTask("txt2img", {"prompt": f"stop {n}", "seconds": 3600}))
+            wait_for(lambda: queue.get(task.id).status is TaskStatus.RUNNING, 30, "the task to start")  # noqa: B023
+            time.sleep(0.3)  # well into its run
+            asked = time.time()
+            queue.request_stop(task.id, "interrupted")
+            ended = wait_for(lambda: queue.get(task.id).finished_at, 30, "the run to stop")  # noqa: B023
+            latencies.append((ended - asked) * 1000)
+    finally:
+        stop([proc])
+        queue.store.close()
+    return latencies
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -132,10 +150,11 @@ def main() -> int:
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        one = throughput(folder, 1, args.tasks, args.task_ms / 1000, args.lease)
-        four = throughput(folder, 4, args.tasks, args.task_ms / 1000, args.lease)
-        kill_s = requeue_after_kill(folder, args.lease)
-        wake = wake_latency(folder, args.wake_rounds)
+        task_s = args.task_ms / 1000
+        one = throughput(folder / "scale1.sqlite3", folder / "scale1.log", 1, args.tasks, task_s, args.lease)
+        four = throughput(folder / "scale4.sqlite3", folder / "scale4.log", 4, args.tasks, task_s, args.lease)
+        kill_s = requeue_after_kill(folder / "kill.sqlite3", folder / "kill.log", args.lease)
+        wake = wake_latency(folder / "wake.sqlite3", folder / "wake.log", args.wake_rounds)
     figures = {
         "tasks": args.tasks,
         "task_ms": args.task_ms,
