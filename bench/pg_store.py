@@ -9,6 +9,9 @@ dropped afterwards). What it prints, and the bars of issue 13:
 - ``scaling_8_workers`` (≥ 6): tasks/s with 8 worker processes ÷ with 1, ``--task-ms`` tasks;
   ``duplicates`` and ``lost`` (0) over both runs, and over an 8 × ``--exact-tasks`` run of
   instant tasks (``exact_*``): bench/workers.py's code;
+- ``exact_worker_cpu_ms_per_task`` / ``exact_server_cpu_ms_per_task``: CPU per task of that run in
+  the worker processes (their whole lives) and in the local server: what a shared machine's
+  neighbours do not change; ``2 cores ÷ their sum`` is the most tasks/s the machine could run;
 - ``requeue_after_kill_s`` (lease + ≤ 2 s): kill -9 of the worker running a task → another runs it;
 - ``wake_latency_ms_median`` (< 1000): a task queued here → started by an idle worker process;
 - ``stop_latency_ms_median`` (< 1000): a stop asked here → the run in another process ended.
@@ -58,7 +61,9 @@ def vacuum_analyze(base: str) -> Callable[[Store], None]:
     return settle
 
 
-def measure(base: str, args: argparse.Namespace, folder: Path) -> dict:
+def measure(
+    base: str, args: argparse.Namespace, folder: Path, server_cpu: Callable[[], float] | None = None
+) -> dict:
     run = f"b{int(time.time())}"
     schemas: list[str] = []
 
@@ -74,7 +79,9 @@ def measure(base: str, args: argparse.Namespace, folder: Path) -> dict:
         task_s = args.task_ms / 1000
         one = workers.throughput(url("scale1"), folder / "scale1.log", 1, args.tasks, task_s, args.lease)
         eight = workers.throughput(url("scale8"), folder / "scale8.log", 8, args.tasks, task_s, args.lease)
-        exact = workers.throughput(url("exact8"), folder / "exact8.log", 8, args.exact_tasks, 0.0, args.lease)
+        exact = workers.throughput(
+            url("exact8"), folder / "exact8.log", 8, args.exact_tasks, 0.0, args.lease, server_cpu
+        )
         kill_s = [
             workers.requeue_after_kill(url(f"kill{n}"), folder / f"kill{n}.log", args.lease)
             for n in range(args.kill_rounds)
@@ -99,6 +106,8 @@ def measure(base: str, args: argparse.Namespace, folder: Path) -> dict:
         "scaling_8_workers": round(eight["tasks_per_s"] / one["tasks_per_s"], 2),
         "exact_tasks": args.exact_tasks,
         "exact_tasks_per_s_8_workers": round(exact["tasks_per_s"], 2),
+        "exact_worker_cpu_ms_per_task": round(exact["worker_cpu_ms_per_task"], 2),
+        "exact_server_cpu_ms_per_task": round(exact["server_cpu_ms_per_task"], 2),
         "duplicates": one["duplicates"] + eight["duplicates"] + exact["duplicates"],
         "lost": one["lost"] + eight["lost"] + exact["lost"],
         "lease_s": args.lease,
@@ -131,7 +140,9 @@ def main() -> int:
         cluster = pg_cluster.PgCluster().start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            figures = measure(args.url or cluster.url(), args, Path(tmp))
+            figures = measure(
+                args.url or cluster.url(), args, Path(tmp), cluster.cpu_s if cluster is not None else None
+            )
     finally:
         if cluster is not None:
             cluster.destroy()

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +37,7 @@ from task_scheduler.task import NewTask, TaskStatus  # noqa: E402
 from task_scheduler.task_queue import TaskQueue  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
+from _common import process_cpu_s  # noqa: E402
 from sim_worker import spawn  # noqa: E402
 
 
@@ -60,18 +62,31 @@ def wait_for(predicate, timeout: float, what: str):
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def throughput(db: Path | str, log: Path, workers: int, tasks: int, task_s: float, lease: float) -> dict:
+def throughput(
+    db: Path | str,
+    log: Path,
+    workers: int,
+    tasks: int,
+    task_s: float,
+    lease: float,
+    server_cpu: Callable[[], float] | None = None,
+) -> dict:
     """Tasks per second with ``workers`` processes on a new queue at ``db`` (a SQLite file, a
-    PostgreSQL URL), and how many ran twice or never."""
+    PostgreSQL URL), how many ran twice or never, and the CPU milliseconds per task the worker
+    processes (and, with ``server_cpu``, the database server) spent."""
     queue = TaskQueue(Store(db))
     procs = [spawn(db, f"w{n}", log, lease=lease, task_s=task_s)[1] for n in range(workers)]
     try:
+        server = server_cpu() if server_cpu else 0.0
+        cpu = _cpu_s(procs)
         began = time.monotonic()
         ids = [
             t.id for t in queue.enqueue_many([NewTask("txt2img", {"prompt": f"t{n}"}) for n in range(tasks)])
         ]
         wait_for(lambda: queue.count(TaskStatus.DONE) == tasks, 600, f"{tasks} tasks on {workers} workers")
         elapsed = time.monotonic() - began
+        server = server_cpu() - server if server_cpu else 0.0
+        cpu = _cpu_s(procs) - cpu
     finally:
         stop(procs)
     runs = Counter(line.split()[0] for line in log.read_text().splitlines() if line.strip())
@@ -81,7 +96,17 @@ def throughput(db: Path | str, log: Path, workers: int, tasks: int, task_s: floa
         "tasks_per_s": tasks / elapsed,
         "duplicates": sum(n - 1 for n in runs.values() if n > 1),
         "lost": tasks - done,
+        "worker_cpu_ms_per_task": cpu * 1000 / tasks,
+        "server_cpu_ms_per_task": server * 1000 / tasks,
     }
+
+
+def _cpu_s(procs: list[subprocess.Popen]) -> float:
+    """The worker processes' CPU seconds so far (0.0 where /proc is missing)."""
+    try:
+        return sum(process_cpu_s(proc.pid) for proc in procs)
+    except OSError:
+        return 0.0
 
 
 def requeue_after_kill(db: Path | str, log: Path, lease: float) -> float:
