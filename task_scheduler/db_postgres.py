@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from .db_backend import BUMP_REVISION
 from .db_location import StoreLocation, redact
 from .errors import StoreUnavailable
 
@@ -158,7 +159,6 @@ class PostgresBackend:
         self._next_try = 0.0
         self._listen_lock = threading.Lock()
         self._listener: Any = None
-        self._announcement: str | None = None
         self._conn: PgConnection | None = None
         self._conn = PgConnection(self._connect())
 
@@ -214,23 +214,27 @@ class PostgresBackend:
     def begin(self, *, exclusive: bool) -> None:
         """One round trip: ``BEGIN`` and the writers' lock (the server runs both, in order)."""
         lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-        self._announcement = None
         self.conn.raw.execute(f"BEGIN; SELECT {lock}({_WRITER_LOCK:d}, {self._queue_key:d})")
 
     def commit(self) -> None:
-        """``COMMIT``, after the announced ``NOTIFY`` in the same round trip.
+        self.conn.raw.execute("COMMIT")
 
-        Why one: the revision row stays locked from its update to the commit, and every writer
-        of the queue waits for it; each round trip less there is throughput with many workers.
+    def commit_revision(self) -> int:
+        """The bump, its ``NOTIFY`` and the ``COMMIT`` in one round trip.
+
+        Why one: every writer of the queue updates the revision row, and holds its lock from
+        that update to the commit; sent together, the lock is held only while the server runs
+        them, not across round trips (with 8 workers, those round trips were the queue's pace).
         """
-        payload, self._announcement = self._announcement, None
-        if payload is None:
-            self.conn.raw.execute("COMMIT")
-        else:
-            self.conn.raw.execute("SELECT pg_notify(%s, %s); COMMIT", (self._channel, payload))
+        cursor = self.conn.raw.execute(
+            f"WITH bumped AS ({BUMP_REVISION} RETURNING value) "
+            "SELECT value, pg_notify(%s, %s || value) FROM bumped; COMMIT",
+            (self._channel, f"{self._token}:"),
+        )
+        row = cursor.fetchone()
+        return int(row[0]) if row else 0
 
     def rollback(self) -> None:
-        self._announcement = None
         if self._conn is None or self._conn.raw.broken or self._conn.raw.closed:
             return
         try:
@@ -240,10 +244,6 @@ class PostgresBackend:
 
     def changes(self) -> int:
         return self.conn.changes
-
-    def announce(self, revision: int) -> None:
-        """Sent with the commit (a ``NOTIFY`` is only delivered at commit anyway)."""
-        self._announcement = f"{self._token}:{revision}"
 
     # -- other writers -------------------------------------------------------------------------
 

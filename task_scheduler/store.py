@@ -182,13 +182,9 @@ class Store:
                 yield backend.conn
                 changed = not quiet and backend.changes() != before
                 if changed:
-                    backend.conn.execute(
-                        "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
-                        "WHERE key = 'revision'"
-                    )
-                    revision = int(self._meta("revision", "0"))  # other processes bump it too
-                    backend.announce(revision)
-                backend.commit()
+                    revision = backend.commit_revision()  # other processes bump it too
+                else:
+                    backend.commit()
             except BaseException as exc:
                 backend.rollback()
                 if backend.is_conflict(exc):
@@ -246,7 +242,7 @@ class Store:
                 revision = int(self._meta("revision", "0"))
             except Exception as exc:
                 if isinstance(exc, StoreUnavailable) or self._backend.is_error(exc):
-                    # the next look tries again (a lost listener counts as news until it is back)
+                    # the next look reads again, news or not, until the store answers
                     self._outage = (
                         str(exc) if isinstance(exc, StoreUnavailable) else self._backend.explain(exc)
                     )

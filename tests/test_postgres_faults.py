@@ -82,11 +82,12 @@ def test_eight_workers_run_a_thousand_tasks_each_exactly_once(queue, workers):
 
 
 def test_a_killed_workers_task_is_finished_by_another(queue, workers):
-    first = workers.start("first", lease=2.0)
-    [job] = queue.enqueue_many([task("half a minute's work, killed early", seconds=1.0)])
+    first, second = workers.start("first", lease=2.0), workers.start("second", lease=2.0)
+    queue.pause_worker(second)  # so that the first one takes the task
+    [job] = queue.enqueue_many([task("three seconds' work, killed early", seconds=3.0)])
     wait_until(lambda: queue.get(job.id).status is TaskStatus.RUNNING, what="the task to start")
-    second = workers.start("second", lease=2.0)
     workers.kill(first)
+    queue.resume_worker(second)
     wait_until(lambda: queue.get(job.id).status is TaskStatus.DONE, what="the task to be finished elsewhere")
     done = queue.get(job.id)
     assert done.worker_id == second and done.crashes == 1 and done.attempts == 2
