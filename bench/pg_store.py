@@ -4,6 +4,8 @@ By default a throwaway server (bench/pg_cluster.py: ``initdb`` in a temporary fo
 ``fsync=off``); ``--url`` measures an existing one instead (each part gets a schema of its own,
 dropped afterwards). What it prints, and the bars of issue 13:
 
+- ``round_trip_median_ms``: one small read (a statement's round trip to the server, as this
+  machine's load allows; a claim and its outcome take about a dozen);
 - ``enqueue_median_ms`` (≤ 5), ``claim_median_ms_100k`` (≤ 10: claim + finish at 100 000 tasks),
   ``page_median_ms_100k`` (≤ 10) and ``page_ratio_100k_1k`` (≤ 1.5): bench/queue_ops.py's code;
 - ``scaling_8_workers`` (≥ 6): tasks/s with 8 worker processes ÷ with 1, ``--task-ms`` tasks;
@@ -33,6 +35,7 @@ from pathlib import Path
 import pg_cluster
 import queue_ops
 import workers
+from _common import median_ms
 
 from task_scheduler.store import Store
 
@@ -73,6 +76,9 @@ def measure(
 
     try:
         rng = random.Random(7)
+        probe = Store(url("probe"))
+        round_trip = median_ms(lambda: probe.get_meta("revision"), 200)  # what every statement costs here
+        probe.close()
         settle = vacuum_analyze(base)
         small = queue_ops.measure(1_000, rng, url("ops1k"), settle)
         large = queue_ops.measure(args.large, rng, url("ops100k"), settle)
@@ -92,6 +98,7 @@ def measure(
         for schema in schemas:
             drop_schema(base, schema)
     return {
+        "round_trip_median_ms": round(round_trip, 3),
         "enqueue_median_ms": round(large["enqueue"], 3),
         "claim_median_ms_100k": round(large["claim"], 3),
         "page_median_ms_1k": round(small["page"], 3),
