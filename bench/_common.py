@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -33,3 +34,10 @@ def report(figures: dict, as_json: bool) -> None:
         print(f"{key:28} {value}")
     if as_json:
         print(json.dumps(figures))
+
+
+def process_cpu_s(pid: int, *, reaped: bool = False) -> float:
+    """CPU seconds (user + system) of a live process; ``reaped``: with its waited-for children's.
+    Linux ``/proc``; raises OSError elsewhere or when the process is gone."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11 : 15 if reaped else 13]) / os.sysconf("SC_CLK_TCK")

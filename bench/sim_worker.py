@@ -58,16 +58,28 @@ class SimRunner(InMemoryRunner):
 
 
 def spawn(
-    db: Path | str, name: str, log: Path, *, lease: float, task_s: float, load_s: float = 0.0
+    db: Path | str,
+    name: str,
+    log: Path,
+    *,
+    lease: float,
+    task_s: float,
+    load_s: float = 0.0,
+    stderr: Path | None = None,
 ) -> tuple[str, subprocess.Popen]:
     """Start a worker process and wait until it runs; its worker id (a suffixed name when
-    another live worker has that name) and the process."""
+    another live worker has that name) and the process. ``stderr``: a file for its log (what a
+    caller checks for leaked secrets); else it shares the caller's."""
+    err = None if stderr is None else stderr.open("ab")
     proc = subprocess.Popen(
         [sys.executable, __file__, "--db", str(db), "--name", name, "--lease", str(lease)]
         + ["--task-s", str(task_s), "--load-s", str(load_s), "--log", str(log)],
         stdout=subprocess.PIPE,
+        stderr=err,
         text=True,
     )
+    if err is not None:
+        err.close()  # the child has its own copy
     line = proc.stdout.readline().split() if proc.stdout else []
     if line[:1] != ["ready"]:
         proc.kill()

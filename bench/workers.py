@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +37,7 @@ from task_scheduler.task import NewTask, TaskStatus  # noqa: E402
 from task_scheduler.task_queue import TaskQueue  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
+from _common import process_cpu_s  # noqa: E402
 from sim_worker import spawn  # noqa: E402
 
 
@@ -60,18 +62,31 @@ def wait_for(predicate, timeout: float, what: str):
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def throughput(folder: Path, workers: int, tasks: int, task_s: float, lease: float) -> dict:
-    """Tasks per second with ``workers`` processes, and how many ran twice or never."""
-    db, log = folder / f"scale{workers}.sqlite3", folder / f"scale{workers}.log"
+def throughput(
+    db: Path | str,
+    log: Path,
+    workers: int,
+    tasks: int,
+    task_s: float,
+    lease: float,
+    server_cpu: Callable[[], float] | None = None,
+) -> dict:
+    """Tasks per second with ``workers`` processes on a new queue at ``db`` (a SQLite file, a
+    PostgreSQL URL), how many ran twice or never, and the CPU milliseconds per task the worker
+    processes (and, with ``server_cpu``, the database server) spent."""
     queue = TaskQueue(Store(db))
     procs = [spawn(db, f"w{n}", log, lease=lease, task_s=task_s)[1] for n in range(workers)]
     try:
+        server = server_cpu() if server_cpu else 0.0
+        cpu = _cpu_s(procs)
         began = time.monotonic()
         ids = [
             t.id for t in queue.enqueue_many([NewTask("txt2img", {"prompt": f"t{n}"}) for n in range(tasks)])
         ]
         wait_for(lambda: queue.count(TaskStatus.DONE) == tasks, 600, f"{tasks} tasks on {workers} workers")
         elapsed = time.monotonic() - began
+        server = server_cpu() - server if server_cpu else 0.0
+        cpu = _cpu_s(procs) - cpu
     finally:
         stop(procs)
     runs = Counter(line.split()[0] for line in log.read_text().splitlines() if line.strip())
@@ -81,11 +96,20 @@ def throughput(folder: Path, workers: int, tasks: int, task_s: float, lease: flo
         "tasks_per_s": tasks / elapsed,
         "duplicates": sum(n - 1 for n in runs.values() if n > 1),
         "lost": tasks - done,
+        "worker_cpu_ms_per_task": cpu * 1000 / tasks,
+        "server_cpu_ms_per_task": server * 1000 / tasks,
     }
 
 
-def requeue_after_kill(folder: Path, lease: float) -> float:
-    db, log = folder / "kill.sqlite3", folder / "kill.log"
+def _cpu_s(procs: list[subprocess.Popen]) -> float:
+    """The worker processes' CPU seconds so far (0.0 where /proc is missing)."""
+    try:
+        return sum(process_cpu_s(proc.pid) for proc in procs)
+    except OSError:
+        return 0.0
+
+
+def requeue_after_kill(db: Path | str, log: Path, lease: float) -> float:
     queue = TaskQueue(Store(db))
     first, first_proc = spawn(db, "first", log, lease=lease, task_s=0.01)
     [task] = queue.enqueue_many([NewTask("txt2img", {"prompt": "long", "seconds": 3600})])
@@ -103,8 +127,7 @@ def requeue_after_kill(folder: Path, lease: float) -> float:
     return taken
 
 
-def wake_latency(folder: Path, rounds: int) -> list[float]:
-    db, log = folder / "wake.sqlite3", folder / "wake.log"
+def wake_latency(db: Path | str, log: Path, rounds: int) -> list[float]:
     queue = TaskQueue(Store(db))
     # a long lease: its heartbeat (every lease / 4) never finds the task first; the wake does
     _worker, proc = spawn(db, "idle", log, lease=600.0, task_s=0.0)
@@ -122,6 +145,26 @@ def wake_latency(folder: Path, rounds: int) -> list[float]:
     return latencies
 
 
+def stop_latency(db: Path | str, log: Path, rounds: int) -> list[float]:
+    """A stop asked in this process → the task's run ended and recorded by a worker in another."""
+    queue = TaskQueue(Store(db))
+    _worker, proc = spawn(db, "stoppable", log, lease=600.0, task_s=0.0)
+    latencies = []
+    try:
+        for n in range(rounds):
+            task = queue.enqueue(NewTask("txt2img", {"prompt": f"stop {n}", "seconds": 3600}))
+            wait_for(lambda: queue.get(task.id).status is TaskStatus.RUNNING, 30, "the task to start")  # noqa: B023
+            time.sleep(0.3)  # well into its run
+            asked = time.time()
+            queue.request_stop(task.id, "interrupted")
+            ended = wait_for(lambda: queue.get(task.id).finished_at, 30, "the run to stop")  # noqa: B023
+            latencies.append((ended - asked) * 1000)
+    finally:
+        stop([proc])
+        queue.store.close()
+    return latencies
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -132,10 +175,11 @@ def main() -> int:
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        one = throughput(folder, 1, args.tasks, args.task_ms / 1000, args.lease)
-        four = throughput(folder, 4, args.tasks, args.task_ms / 1000, args.lease)
-        kill_s = requeue_after_kill(folder, args.lease)
-        wake = wake_latency(folder, args.wake_rounds)
+        task_s = args.task_ms / 1000
+        one = throughput(folder / "scale1.sqlite3", folder / "scale1.log", 1, args.tasks, task_s, args.lease)
+        four = throughput(folder / "scale4.sqlite3", folder / "scale4.log", 4, args.tasks, task_s, args.lease)
+        kill_s = requeue_after_kill(folder / "kill.sqlite3", folder / "kill.log", args.lease)
+        wake = wake_latency(folder / "wake.sqlite3", folder / "wake.log", args.wake_rounds)
     figures = {
         "tasks": args.tasks,
         "task_ms": args.task_ms,

@@ -68,6 +68,7 @@ function createApp(root, options) {
         selected: {pending: new Set(), history: new Set()}, // the rows ticked in Waiting / History
         details: null, // the details panel: {id, task, index, infotext}
         error: "", // the notice
+        unreachable: false, // the store was out of reach at the last look (the notice says so)
         needAuth: false,
         stopped: false,
         timings: {firstPaint: null, pageSwitch: []},
@@ -125,8 +126,13 @@ function createApp(root, options) {
         try {
             await Promise.all([loadQueue(), ...sections.map((section) => (section.load ? section.load() : null))]);
             if (state.details) await parts.details.reload();
+            if (state.unreachable) {
+                state.unreachable = false; // the store is back: its notice goes
+                state.error = "";
+            }
         } catch (err) {
             if (!(err instanceof ApiError && err.status === 401)) state.error = err.message || String(err);
+            if (unreachable(err)) state.unreachable = true;
         }
         render();
         if (wasBusy && !state.running.length && !state.totalPending) setTimeout(checkNotice, 500);
@@ -172,11 +178,18 @@ function createApp(root, options) {
             }
             try {
                 const answer = await api("/wait?revision=" + shown + "&timeout=" + WAIT_TIMEOUT_S);
-                if (answer.changed) {
+                if (answer.changed || state.unreachable) {
                     shown = answer.revision;
                     await refresh();
                 }
             } catch (err) {
+                if (unreachable(err)) {
+                    // the queue's store is out of reach (a database server restarting): say so,
+                    // and keep showing the queue as it was last seen rather than an empty one
+                    state.unreachable = true;
+                    state.error = err.message;
+                    renderNotice();
+                }
                 await new Promise((resolve) => setTimeout(resolve, 3000));
             }
         }
@@ -241,6 +254,11 @@ function createApp(root, options) {
     }
 
     return {state, start, stop, refresh, openDetails, api, timings: state.timings};
+}
+
+/** The API answered that the queue's store cannot be reached (503). */
+function unreachable(err) {
+    return err instanceof ApiError && err.status === 503;
 }
 
 /** Sections shown together in one element (the toolbar and the running task: the header). */

@@ -12,6 +12,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+#: every write that changed the queue bumps its revision (what ``/wait`` and other processes watch)
+BUMP_REVISION = "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'revision'"
+
 
 class Row(Protocol):
     """A result row readable by position and by column name (``sqlite3.Row`` is one)."""
@@ -57,8 +60,9 @@ class Backend(Protocol):
     def changes(self) -> int:
         """A running count of rows this connection inserted, updated or deleted."""
 
-    def announce(self, revision: int) -> None:
-        """Inside a write transaction that bumped the revision: tell other processes at commit."""
+    def commit_revision(self) -> int:
+        """Bump the queue's revision (:data:`BUMP_REVISION`), tell other processes, and commit;
+        the new revision. For a write transaction that changed rows."""
 
     def other_writers(self) -> bool:
         """Cheap, non-blocking: did another connection commit (or announce) since the last look?"""

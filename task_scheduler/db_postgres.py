@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .db_backend import plain_key
+from .db_backend import BUMP_REVISION, plain_key
 from .db_location import StoreLocation, redact
 from .errors import StoreUnavailable
 
@@ -222,13 +222,27 @@ class PostgresBackend:
     # -- transactions ------------------------------------------------------------------------
 
     def begin(self, *, exclusive: bool) -> None:
-        conn = self.conn
-        conn.raw.execute("BEGIN")
+        """One round trip: ``BEGIN`` and the writers' lock (the server runs both, in order)."""
         lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-        conn.raw.execute(f"SELECT {lock}({_WRITER_LOCK:d}, {self._queue_key:d})")
+        self.conn.raw.execute(f"BEGIN; SELECT {lock}({_WRITER_LOCK:d}, {self._queue_key:d})")
 
     def commit(self) -> None:
         self.conn.raw.execute("COMMIT")
+
+    def commit_revision(self) -> int:
+        """The bump, its ``NOTIFY`` and the ``COMMIT`` in one round trip.
+
+        Why one: every writer of the queue updates the revision row, and holds its lock from
+        that update to the commit; sent together, the lock is held only while the server runs
+        them, not across round trips (with 8 workers, those round trips were the queue's pace).
+        """
+        cursor = self.conn.raw.execute(
+            f"WITH bumped AS ({BUMP_REVISION} RETURNING value) "
+            "SELECT value, pg_notify(%s, %s || value) FROM bumped; COMMIT",
+            (self._channel, f"{self._token}:"),
+        )
+        row = cursor.fetchone()
+        return int(row[0]) if row else 0
 
     def rollback(self) -> None:
         if self._conn is None or self._conn.raw.broken or self._conn.raw.closed:
@@ -240,9 +254,6 @@ class PostgresBackend:
 
     def changes(self) -> int:
         return self.conn.changes
-
-    def announce(self, revision: int) -> None:
-        self.conn.raw.execute("SELECT pg_notify(%s, %s)", (self._channel, f"{self._token}:{revision}"))
 
     # -- other writers -------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .db_backend import plain_key
+from .db_backend import BUMP_REVISION, plain_key
 from .errors import StoreUnavailable
 
 
@@ -83,8 +83,12 @@ class SqliteBackend:
     def changes(self) -> int:
         return self._conn.total_changes
 
-    def announce(self, revision: int) -> None:
-        """Nothing to send: other processes see the commit in ``data_version``."""
+    def commit_revision(self) -> int:
+        """Other processes see the commit in ``data_version``: nothing to send."""
+        self._conn.execute(BUMP_REVISION)
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
+        self.commit()
+        return int(row[0]) if row else 0
 
     def other_writers(self) -> bool:
         try:

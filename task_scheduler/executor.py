@@ -43,6 +43,8 @@ _RETRY_AFTER_STORE_ERROR_S = 5.0
 _RETRY_AFTER_ERROR_S = 5.0
 #: tries to record one outcome before it is recorded as ``failed`` instead
 _RECORD_ATTEMPTS = 3
+#: a stop request the store could not be asked about (it was out of reach)
+_UNKNOWN = "(unknown)"
 #: a running task's progress is written to the store at most this often (every process reads it)
 _PROGRESS_EVERY_S = 0.25
 #: an idle executor looks again at least this often (a clock changed under it, a missed wake)
@@ -255,8 +257,8 @@ class Executor:
                 try:
                     self._recover_once()
                     worked = self.run_one()
-                except StoreUnavailable:
-                    log.exception("task store unavailable; retrying in %.0f s", _RETRY_AFTER_STORE_ERROR_S)
+                except StoreUnavailable as exc:  # a line, not a traceback: it says it all, often
+                    log.warning("%s; retrying in %.0f s", exc, _RETRY_AFTER_STORE_ERROR_S)
                     self._wake.wait(_RETRY_AFTER_STORE_ERROR_S)
                     continue
                 except Exception:
@@ -325,10 +327,10 @@ class Executor:
             )
         self._progress_written = 0.0
         try:
-            outcome = self._outcome(task)
+            # kept before the task stops being current: the heartbeat renews its lease throughout
+            self._unrecorded = _Unrecorded(task, self._outcome(task))
         finally:
             self._current = None
-        self._unrecorded = _Unrecorded(task, outcome)
         self._record_pending()
         self._purge_history()
         self._idle_since = self.queue.store.clock()
@@ -410,8 +412,22 @@ class Executor:
             raise
         self._unrecorded = None
 
+    def _stop_request(self, task: Task, when: str) -> str | None:
+        """What was asked of the task; ``_UNKNOWN`` when the store is out of reach.
+
+        Why not raise: the task is claimed (or has run) and its outcome must be kept to be
+        recorded later; an exception here would leave it ``running`` with nobody running it.
+        """
+        try:
+            return self.queue.stop_request(task.id)
+        except StoreUnavailable as exc:
+            log.warning("task %s: its stop request could not be read %s: %s", task.id, when, exc)
+            return _UNKNOWN
+
     def _outcome(self, task: Task) -> Outcome:
-        stop = self.queue.stop_request(task.id)
+        stop = self._stop_request(task, "before it started")
+        if stop == _UNKNOWN:  # a worker that cannot reach the store starts nothing: back it goes
+            return Outcome(None, error="the task store was out of reach when the task was to start")
         if stop == "paused":  # paused between claim and start: back to its place, untouched
             return Outcome(TaskStatus.PENDING, made=task.result)
         if stop is not None:  # stopped between claim and start
@@ -424,19 +440,22 @@ class Executor:
             run = self.runner.run(resume.remaining(task), lambda update: self._report(task, update, started))
         except RunnerUnavailable as exc:
             log.warning("task %s goes back to the queue: %s", task.id, exc)
-            stop = self.queue.stop_request(task.id)
+            stop = _known(self._stop_request(task, "after it ran"))
             return Outcome(TaskStatus(stop) if stop is not None else None, error=_describe(exc))
         except OutOfMemory as exc:
             log.error("task %s ran out of memory: %s", task.id, exc)
             if self.settings.pause_on_out_of_memory:
-                self.queue.pause()
+                try:
+                    self.queue.pause()
+                except StoreUnavailable as lost:  # the outcome is kept all the same
+                    log.warning("task %s: the queue could not be paused: %s", task.id, lost)
             return Outcome(TaskStatus.FAILED, error=f"Out of memory: {exc}")
         except Exception as exc:
             log.error("task %s failed:\n%s", task.id, traceback.format_exc())
             return Outcome(TaskStatus.FAILED, error=_describe(exc))
         run.result = resume.merged(task, run.result)
         run.warnings = [*new_warnings, *run.warnings]
-        stop = self.queue.stop_request(task.id)
+        stop = _known(self._stop_request(task, "after it ran"))  # unknown: as the run ended
         if stop == "paused":
             whole = len(run.result.seeds) >= resume.iterations(task) * resume.batch_size(task)
             if not run.interrupted or whole:  # the runner let it finish (or it had finished anyway)
@@ -554,9 +573,15 @@ class Executor:
         renew them, so a task that ran on through the outage is not run a second time.
         """
         current = self._current
+        unrecorded = self._unrecorded
+        holding = [i for i in (current, unrecorded.task.id if unrecorded else None) if i is not None]
         try:
             held = self.queue.workers.heartbeat(
-                self.worker, checkpoint=self._checkpoint(), down=self.down(), available=self._available()
+                self.worker,
+                checkpoint=self._checkpoint(),
+                down=self.down(),
+                available=self._available(),
+                holding=holding,
             )
         except StoreUnavailable:
             self._store_lost = True
@@ -587,8 +612,14 @@ class Executor:
         while not self._heart_stop.wait(self.worker.heartbeat_s):
             try:
                 self.beat()
+            except StoreUnavailable as exc:
+                log.warning("worker %s: heartbeat failed; trying again: %s", self.worker.id, exc)
             except Exception:
                 log.exception("worker %s: heartbeat failed; trying again", self.worker.id)
+
+
+def _known(stop: str | None) -> str | None:
+    return None if stop == _UNKNOWN else stop
 
 
 def _describe(exc: BaseException) -> str:

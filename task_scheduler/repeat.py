@@ -27,6 +27,21 @@ def more_rounds(times: int | None, round_: int, stopped: bool) -> bool:
     return times is not None and not stopped and (times == 0 or round_ < times)
 
 
+def may_add_rounds(conn: Any, task: Task) -> bool:
+    """Whether ending ``task`` may append a round: its outcome must then be written alone.
+
+    Appending places tasks at the end of the queue, and a job's round ends with its last task;
+    two outcomes written side by side (PostgreSQL lets them share) would each see the other's
+    task still running, and neither would append the next round.
+    """
+    if more_rounds(task.repeat_times, task.repeat_round, task.repeat_stopped):
+        return True
+    if task.job_id is None:
+        return False
+    row = conn.execute("SELECT repeat_times FROM job WHERE id = ?", (task.job_id,)).fetchone()
+    return row is not None and row[0] is not None
+
+
 def _params_for_next(task: Task, keep_seeds: bool) -> dict[str, Any]:
     params = dict(task.params)
     if not keep_seeds:

@@ -101,6 +101,8 @@ class Store:
         self._watchers: list[Callable[[], None]] = []
         self._watch_thread: threading.Thread | None = None
         self._in_write = False
+        #: what the last look for other processes' commits met when it could not read the store
+        self._outage: str | None = None
         self._backend = _open_backend(self.location, busy_timeout_s)
         try:
             migrate(self._backend)
@@ -193,13 +195,9 @@ class Store:
                 yield backend.conn
                 changed = not quiet and backend.changes() != before
                 if changed:
-                    backend.conn.execute(
-                        "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
-                        "WHERE key = 'revision'"
-                    )
-                    revision = int(self._meta("revision", "0"))  # other processes bump it too
-                    backend.announce(revision)
-                backend.commit()
+                    revision = backend.commit_revision()  # other processes bump it too
+                else:
+                    backend.commit()
             except BaseException as exc:
                 backend.rollback()
                 if backend.is_conflict(exc):
@@ -227,6 +225,9 @@ class Store:
         """Block until the revision differs from ``since`` or ``timeout`` passes; return it.
 
         Another process's commit counts too: the wait looks for one every ``WATCH_INTERVAL_S``.
+        Raises ``StoreUnavailable`` as soon as a look finds the store out of reach (a database
+        server that went away): a waiting page says so instead of showing a queue that is no
+        longer true; it waits again once the store is back.
         """
         deadline = time.monotonic() + max(0.0, timeout)
         with self._lock:
@@ -236,6 +237,8 @@ class Store:
                     break
                 self._revision_changed.wait(min(remaining, WATCH_INTERVAL_S))
                 self._look_for_other_writers()
+                if self._outage is not None:
+                    raise StoreUnavailable(self._outage)
             return self._revision
 
     def _look_for_other_writers(self) -> bool:
@@ -245,15 +248,22 @@ class Store:
         notifications), so a waiting process polls it instead of re-reading the queue.
         """
         with self._lock:
-            if self._closed or not self._backend.other_writers():
+            if self._closed:
                 return False
+            if not self._backend.other_writers() and self._outage is None:
+                return False  # nothing new; after an outage, read until the store answers again
             try:
                 self._backend.reconnect_if_lost()
                 revision = int(self._meta("revision", "0"))
             except Exception as exc:
                 if isinstance(exc, StoreUnavailable) or self._backend.is_error(exc):
-                    return False  # the next look tries again; a reader never fails on this
+                    # the next look reads again, news or not, until the store answers
+                    self._outage = (
+                        str(exc) if isinstance(exc, StoreUnavailable) else self._backend.explain(exc)
+                    )
+                    return False
                 raise
+            self._outage = None
             if revision == self._revision:
                 return False  # a quiet write (heartbeat, progress) elsewhere
             self._revision = revision

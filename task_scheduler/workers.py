@@ -182,8 +182,15 @@ class Workers:
         checkpoint: str | None,
         down: bool = False,
         available: Collection[str] | None = None,
+        holding: Collection[str] | None = None,
     ) -> list[str]:
         """Say the worker is alive and renew the leases of its tasks; the ids still held.
+
+        ``holding``: the tasks the worker knows it runs (or has an outcome of still to record);
+        only their leases are renewed (None: all of its tasks). Why: a claim can commit while
+        its answer is lost (the database server went away at that moment); the worker never
+        runs that task, and renewing it for ever would leave it ``running`` for ever. Not
+        renewed, it lapses and goes back to the queue like a crashed worker's.
 
         A quiet write: it wakes nobody. Whether the worker runs a task is the claim's and the
         outcome's to write (in their transactions), never a heartbeat's, which could be late;
@@ -201,10 +208,13 @@ class Workers:
                 "WHERE id = ?",
                 (now, checkpoint, _key(checkpoint), _keys_json(available), bool(down), identity.id),
             )
-            conn.execute(
-                "UPDATE task SET lease_expires_at = ? WHERE worker_id = ? AND status = 'running'",
-                (now + identity.lease_s, identity.id),
-            )
+            renew = "UPDATE task SET lease_expires_at = ? WHERE worker_id = ? AND status = 'running'"
+            args: list[Any] = [now + identity.lease_s, identity.id]
+            if holding is not None:
+                held = sorted(set(holding))
+                renew += f" AND id IN ({', '.join('?' for _ in held) or 'NULL'})"
+                args.extend(held)
+            conn.execute(renew, args)
             return [
                 r[0]
                 for r in conn.execute(

@@ -6,7 +6,8 @@ Task Queue tab and the Queue button in a real browser (the browser tests and ben
 What it has, wired the way the WebUI wires it:
 
 * the double installed (``webui_double.install``), with the extension's params script;
-* a real queue (SQLite under ``--root``), a real Executor and the in-process WebUI runner, so a
+* a real queue (SQLite under ``--root``, or the PostgreSQL server ``--db`` names), a real
+  Executor and the in-process WebUI runner, so a
   queued task runs through the double's ``txt2img`` and writes real PNGs;
 * a "txt2img" tab: real gradio controls in exactly the order Generate's inputs have in the double
   (prompt, sizes, steps, sampler, seed are visible; the rest are ``gr.State``), a Generate button
@@ -124,7 +125,7 @@ class Demo:
         from task_scheduler.workers import WorkerIdentity
 
         db = self.root / "queue" / "task_scheduler.sqlite3"
-        self.store = Store(db)
+        self.store = Store(self.args.db or db)
         self.files = FileStore(db.parent / "task_scheduler_files")
         self.queue = TaskQueue(self.store, self.files)
         if self.args.paused:
@@ -431,6 +432,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--root", default=str(ROOT / "tests" / "artifacts" / "demo"))
     parser.add_argument("--step-delay", type=float, default=0.05, help="seconds per fake sampling step")
     parser.add_argument("--paused", action="store_true", help="start with the queue paused")
+    parser.add_argument(
+        "--db", default=None, help="the store: a PostgreSQL URL (default: SQLite under --root)"
+    )
     parser.add_argument("--gradio-auth", default=None, help="user:password for gradio's login")
     parser.add_argument("--api-auth", default=None, help="user:password for the API (HTTP Basic)")
     parser.add_argument("--history", type=int, default=0, help="fill the history with this many tasks")

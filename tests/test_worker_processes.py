@@ -30,12 +30,15 @@ import sim_worker  # noqa: E402 - the worker process, shared with bench/workers.
 class Workers:
     """Start, kill and stop worker processes; read their run logs."""
 
-    def __init__(self, db: Path | str, log: Path) -> None:
-        self.db, self.log = db, log
+    def __init__(self, db: Path | str, log: Path, *, stderr: Path | None = None) -> None:
+        """``stderr``: one file for every worker's log (else they write to the test's)."""
+        self.db, self.log, self.stderr = db, log, stderr
         self.procs: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str, *, lease: float = 2.0, task_s: float = 0.01, load_s: float = 0.0) -> str:
-        worker_id, proc = sim_worker.spawn(self.db, name, self.log, lease=lease, task_s=task_s, load_s=load_s)
+        worker_id, proc = sim_worker.spawn(
+            self.db, name, self.log, lease=lease, task_s=task_s, load_s=load_s, stderr=self.stderr
+        )
         self.procs[worker_id] = proc
         return worker_id
 
