@@ -58,13 +58,22 @@ class SimRunner(InMemoryRunner):
 
 
 def spawn(
-    db: Path | str, name: str, log: Path, *, lease: float, task_s: float, load_s: float = 0.0
+    db: Path | str,
+    name: str,
+    log: Path,
+    *,
+    lease: float,
+    task_s: float,
+    load_s: float = 0.0,
+    webui: str | None = None,
 ) -> tuple[str, subprocess.Popen]:
     """Start a worker process and wait until it runs; its worker id (a suffixed name when
-    another live worker has that name) and the process."""
+    another live worker has that name) and the process. ``webui``: the WebUI family it says it
+    runs (forge, neo, a1111), as an in-process WebUI worker does."""
     proc = subprocess.Popen(
         [sys.executable, __file__, "--db", str(db), "--name", name, "--lease", str(lease)]
-        + ["--task-s", str(task_s), "--load-s", str(load_s), "--log", str(log)],
+        + ["--task-s", str(task_s), "--load-s", str(load_s), "--log", str(log)]
+        + (["--webui", webui] if webui else []),
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -83,11 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--task-s", type=float, default=0.05)
     p.add_argument("--load-s", type=float, default=0.0)
     p.add_argument("--log", default=None)
+    p.add_argument("--webui", default=None, help="the WebUI family it poses as (forge, neo, a1111)")
     args = p.parse_args(argv)
 
     queue = TaskQueue(Store(args.db))
     runner = SimRunner()
-    worker = WorkerIdentity.local(args.name, lease_s=args.lease)
+    info = {"webui": args.webui} if args.webui else {}
+    worker = WorkerIdentity.local(args.name, lease_s=args.lease, info=info)
     runner.behaviour = simulated(
         runner, worker.id, Path(args.log) if args.log else None, args.task_s, args.load_s
     )

@@ -261,6 +261,13 @@ MIGRATIONS: list[tuple[str, Script]] = [
         );
         """,
     ),
+    (
+        "mixed farms: the WebUI family a captured task's argument names belong to",
+        """
+        ALTER TABLE task ADD COLUMN needs_webui TEXT;
+        ALTER TABLE saved_task ADD COLUMN needs_webui TEXT;
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -63,7 +63,8 @@ WATCH_INTERVAL_S = 0.1
 TASK_COLUMNS = (
     "id, kind, name, status, params, script_args, script_name, checkpoint, source, priority, position, "
     "pinned, job_id, bookmarked, created_at, updated_at, started_at, finished_at, result, error, warnings, "
-    "attempts, crashes, user, callback_url, requeued_from, worker_id, lease_expires_at, worker_pin"
+    "attempts, crashes, user, callback_url, requeued_from, worker_id, lease_expires_at, worker_pin, "
+    "needs_webui"
 )
 
 
@@ -349,6 +350,7 @@ class Store:
                 task.worker_id,
                 task.lease_expires_at,
                 task.worker_pin,
+                task.needs_webui,
                 checkpoint_key(task.checkpoint),
                 search_text(task.name, task.params, task.checkpoint),
             ),
@@ -541,6 +543,7 @@ def _read_row(row: Row) -> Task:
         worker_id=row["worker_id"],
         lease_expires_at=row["lease_expires_at"],
         worker_pin=row["worker_pin"],
+        needs_webui=row["needs_webui"],
     )
 
 

@@ -172,6 +172,7 @@ class TaskQueue:
                     requeued_from=item.requeued_from,
                     crashes=item.crashes,
                     worker_pin=item.worker_pin,
+                    needs_webui=item.needs_webui,
                 )
                 self.store.insert(conn, task)
                 self.store.attach_files(conn, task.id, item.files)
@@ -314,6 +315,7 @@ class TaskQueue:
         prefer = checkpoint_key(prefer_checkpoint)
         skip = {key for key in map(checkpoint_key, skip_checkpoints) if key}
         worker_id = worker.id if worker is not None else None
+        family = worker.family if worker is not None else None
         lock = self.store.claim_lock
         with self.store.write(exclusive=False) as conn:
             if worker_id is not None:
@@ -331,7 +333,9 @@ class TaskQueue:
             if paused:
                 run_once = self.store.meta(conn, "run_once", "")
                 if run_once:
-                    runnable, args = claiming.runnable_clause(ordered_skip, worker_id, held_too=True)
+                    runnable, args = claiming.runnable_clause(
+                        ordered_skip, worker_id, held_too=True, family=family
+                    )
                     row = conn.execute(
                         "SELECT id FROM task WHERE id = ? AND status = 'pending'" + runnable + lock,
                         [run_once, *args],
@@ -343,7 +347,7 @@ class TaskQueue:
                         self.store.set_meta(conn, "run_once", "")
                         chosen = row[0] if row else None
             else:
-                chosen = claiming.pick(conn, prefer, ordered_skip, worker_id, lock=lock)
+                chosen = claiming.pick(conn, prefer, ordered_skip, worker_id, lock=lock, family=family)
             failed: list[Task] = []
             task: Task | None = None
             while chosen is not None:
@@ -374,7 +378,11 @@ class TaskQueue:
                 )
                 failed.append(replace(task, status=TaskStatus.FAILED))
                 task = None
-                chosen = None if paused else claiming.pick(conn, prefer, ordered_skip, worker_id, lock=lock)
+                chosen = (
+                    None
+                    if paused
+                    else claiming.pick(conn, prefer, ordered_skip, worker_id, lock=lock, family=family)
+                )
             if worker_id is not None and task is not None:
                 self.workers.set_state(
                     conn, worker_id, state="running", current_task=task.id, checkpoint=prefer_checkpoint

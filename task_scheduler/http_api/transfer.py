@@ -60,6 +60,7 @@ def export_tasks(services: ApiServices, *, limit: int, offset: int) -> list[dict
                 "priority": task.priority,
                 "callback_url": task.callback_url,
                 "job_id": task.job_id,
+                "needs_webui": task.needs_webui,
                 "created_at": iso(task.created_at),
                 "files": files,
             }
@@ -148,6 +149,7 @@ def _from_export(services: ApiServices, item: ExportedTask, user: str | None) ->
         job_id=_known_job(services, item.job_id),
         user=user,
         callback_url=check_callback_url(item.callback_url, services.settings),
+        needs_webui=item.needs_webui,
     )
     validate_new_task(new)  # the entry gate, before any file is written
     return _Incoming(new, {ref: blob for ref, blob in blobs.items() if ref in used})

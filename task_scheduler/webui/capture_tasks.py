@@ -221,8 +221,12 @@ class Capturer:
         *,
         codec_factory: Callable[[Any], ValueCodec] = ValueCodec,
         seed_source: Callable[[], int] | None = None,
+        family: str | None = None,
     ) -> None:
+        """``family``: the WebUI family whose argument names the captured values carry; every
+        task made here records it, so only workers of that family take it."""
         self.tab = tab
+        self.family = family
         self.layout = layout
         self.queue = queue
         self.files = files
@@ -366,6 +370,7 @@ class Capturer:
                         source="ui",
                         user=user,
                         files=list(encoded.files),
+                        needs_webui=self.family,
                     )
                 )
         return items

@@ -298,7 +298,7 @@ def worker_identity() -> WorkerIdentity:
     name = config.worker_name(
         host, getattr(opts, "port", None), cli_value=getattr(opts, "task_scheduler_worker", None)
     )
-    info: dict[str, Any] = {"port": getattr(opts, "port", None) or 7860}
+    info: dict[str, Any] = {"port": getattr(opts, "port", None) or 7860, "webui": checkpoints.webui_family()}
     device = getattr(opts, "device_id", None)
     if device not in (None, ""):
         info["gpu"] = f"cuda:{device}"
