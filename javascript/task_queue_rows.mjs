@@ -9,14 +9,15 @@ import {imageCount, size, title} from "./task_queue_format.mjs";
 const FAMILY_NAMES = {forge: "a Forge WebUI", neo: "a Forge Neo WebUI", a1111: "an AUTOMATIC1111 WebUI"};
 
 /**
- * What a pending task captured by one WebUI family's Queue button waits for when no live worker
- * of that family is in the queue ("waits for a Forge WebUI"); "" when one is, or when the
- * workers are not known.
+ * What a pending task captured by one WebUI family's Queue button waits for when no live,
+ * unpaused worker of that family is in the queue ("waits for a Forge WebUI"); "" when one is, or
+ * when the workers are not known.
  */
 function waitsFor(task, workers) {
     const family = task.needs_webui;
     if (!family || task.status !== "pending" || !(workers || []).length) return "";
-    const live = workers.some((w) => w.state !== "offline" && w.state !== "stopped" && w.info && w.info.webui === family);
+    const ready = (w) => w.state !== "offline" && w.state !== "stopped" && !w.paused;
+    const live = workers.some((w) => ready(w) && w.info && w.info.webui === family);
     return live ? "" : "waits for " + (FAMILY_NAMES[family] || family + " WebUI");
 }
 

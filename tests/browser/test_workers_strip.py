@@ -227,6 +227,10 @@ def test_a_capture_of_another_webui_says_it_waits_for_one_until_such_a_worker_is
     wait_for(
         lambda: page.locator(".tsq-waits").count() == 0, what="the note to go once a Forge worker is there"
     )
+    other.queue.workers.set_paused(forge.id, True)
+    wait_for(lambda: page.locator(".tsq-waits").count() == 1, what="the note back while it is paused")
+    other.queue.workers.set_paused(forge.id, False)
+    wait_for(lambda: page.locator(".tsq-waits").count() == 0, what="the note gone when it resumed")
     other.queue.workers.stopped(forge)
     wait_for(lambda: page.locator(".tsq-waits").count() == 1, what="the note back when it stopped")
     assert not page.errors
