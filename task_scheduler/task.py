@@ -236,8 +236,6 @@ class NewTask:
 
 #: WebUI families whose Generate signatures (argument names, script titles) differ
 WEBUI_FAMILIES = ("forge", "neo", "a1111")
-#: how the tab and the API name each family
-WEBUI_FAMILY_LABELS = {"forge": "Forge", "neo": "Forge Neo", "a1111": "AUTOMATIC1111"}
 
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MAX_NAME_LENGTH = 200
