@@ -6,7 +6,7 @@ Debian's ``postgresql`` package provides ``initdb`` and ``pg_ctl`` (under
 under root the server runs as ``nobody`` in a folder that user owns. It listens on a free
 loopback port with ``trust`` authentication and is gone when :meth:`stop` runs.
 
-    python bench/pg_cluster.py      # start one and print its URL until Ctrl+C
+    python bench/pg_cluster.py      # start one and print its URL until Ctrl+C or SIGTERM
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -137,12 +138,18 @@ class PgCluster:
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     reason = available()
     if reason:
         raise SystemExit(reason)
     cluster = PgCluster().start()
     print(cluster.url(), flush=True)
+    # ``kill PID`` (and Ctrl+C, which a shell's background job ignores) removes the server too
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while True:
             time.sleep(3600)

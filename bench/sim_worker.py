@@ -66,14 +66,17 @@ def spawn(
     task_s: float,
     load_s: float = 0.0,
     stderr: Path | None = None,
+    webui: str | None = None,
 ) -> tuple[str, subprocess.Popen]:
     """Start a worker process and wait until it runs; its worker id (a suffixed name when
     another live worker has that name) and the process. ``stderr``: a file for its log (what a
-    caller checks for leaked secrets); else it shares the caller's."""
+    caller checks for leaked secrets); else it shares the caller's. ``webui``: the WebUI family
+    it says it runs (forge, neo, a1111), as an in-process WebUI worker does."""
     err = None if stderr is None else stderr.open("ab")
     proc = subprocess.Popen(
         [sys.executable, __file__, "--db", str(db), "--name", name, "--lease", str(lease)]
-        + ["--task-s", str(task_s), "--load-s", str(load_s), "--log", str(log)],
+        + ["--task-s", str(task_s), "--load-s", str(load_s), "--log", str(log)]
+        + (["--webui", webui] if webui else []),
         stdout=subprocess.PIPE,
         stderr=err,
         text=True,
@@ -95,11 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--task-s", type=float, default=0.05)
     p.add_argument("--load-s", type=float, default=0.0)
     p.add_argument("--log", default=None)
+    p.add_argument("--webui", default=None, help="the WebUI family it poses as (forge, neo, a1111)")
     args = p.parse_args(argv)
 
     queue = TaskQueue(Store(args.db))
     runner = SimRunner()
-    worker = WorkerIdentity.local(args.name, lease_s=args.lease)
+    info = {"webui": args.webui} if args.webui else {}
+    worker = WorkerIdentity.local(args.name, lease_s=args.lease, info=info)
     runner.behaviour = simulated(
         runner, worker.id, Path(args.log) if args.log else None, args.task_s, args.load_s
     )

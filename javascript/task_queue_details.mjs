@@ -177,6 +177,7 @@ function mountDetails({state, api, act, findBridge}) {
                         ["Finished", when(task.finished_at)],
                         ["Took", duration(seconds(task))],
                         ["Source", task.source],
+                        ["Captured in", {forge: "Forge", neo: "Forge Neo", a1111: "AUTOMATIC1111"}[task.needs_webui] || task.needs_webui],
                         ["User", task.user],
                         ["Requeued from", task.requeued_from],
                     ]

@@ -5,7 +5,7 @@
 import {append, button, clear, h, preview} from "./task_queue_dom.mjs";
 import {mountEdit} from "./task_queue_edit.mjs";
 import {title, when} from "./task_queue_format.mjs";
-import {bookmarkButton, facts, kindBadge, reconcile, renderBulk, runBulk, selectBox, warningMark} from "./task_queue_rows.mjs";
+import {bookmarkButton, facts, kindBadge, reconcile, renderBulk, runBulk, selectBox, waitsFor, warningMark} from "./task_queue_rows.mjs";
 
 const PENDING_PAGE = 200;
 
@@ -39,7 +39,9 @@ function mountPending({state, api, act, refresh, openDetails}) {
     }
 
     function render() {
-        reconcile(ui.list, rows, state.pending, state.selected.pending, pendingRow, editingId);
+        // a row is rebuilt when its edit form opens or closes, or what it waits for changes
+        const extra = (task) => [editingId(task), waitsFor(task, state.workers)];
+        reconcile(ui.list, rows, state.pending, state.selected.pending, pendingRow, extra);
         ui.count.textContent = "(" + state.totalPending + ")";
         clear(ui.more);
         if (state.totalPending > state.pending.length) {
@@ -94,6 +96,7 @@ function mountPending({state, api, act, refresh, openDetails}) {
                     h("div", {class: "tsq-name", text: title(task, 200)}),
                     h("div", {class: "tsq-prompt", text: preview(task.params && task.params.prompt, 200)}),
                     facts(task),
+                    waitsFor(task, state.workers) ? h("div", {class: "tsq-waits", text: waitsFor(task, state.workers)}) : null,
                 ),
                 h("span", {class: "tsq-time", text: when(task.created_at)}),
                 h(

@@ -6,6 +6,21 @@
 import {append, button, clear, h} from "./task_queue_dom.mjs";
 import {imageCount, size, title} from "./task_queue_format.mjs";
 
+const FAMILY_NAMES = {forge: "a Forge WebUI", neo: "a Forge Neo WebUI", a1111: "an AUTOMATIC1111 WebUI"};
+
+/**
+ * What a pending task captured by one WebUI family's Queue button waits for when no live,
+ * unpaused worker of that family is in the queue ("waits for a Forge WebUI"); "" when one is, or
+ * when the workers are not known.
+ */
+function waitsFor(task, workers) {
+    const family = task.needs_webui;
+    if (!family || task.status !== "pending" || !(workers || []).length) return "";
+    const ready = (w) => w.state !== "offline" && w.state !== "stopped" && !w.paused;
+    const live = workers.some((w) => ready(w) && w.info && w.info.webui === family);
+    return live ? "" : "waits for " + (FAMILY_NAMES[family] || family + " WebUI");
+}
+
 function kindBadge(task) {
     return h("span", {class: "tsq-badge tsq-kind tsq-kind-" + task.kind, text: task.kind});
 }
@@ -181,4 +196,4 @@ async function runBulk(api, act, action, selected, order) {
     });
 }
 
-export {bookmarkButton, facts, kindBadge, reconcile, renderBulk, runBulk, selectBox, warningMark};
+export {bookmarkButton, facts, kindBadge, reconcile, renderBulk, runBulk, selectBox, waitsFor, warningMark};

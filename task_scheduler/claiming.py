@@ -16,14 +16,22 @@ _DUE = " AND (not_before IS NULL OR not_before <= ?)"
 
 
 def runnable_clause(
-    skip: Sequence[str], worker_id: str | None, *, held_too: bool = False, now: float = 0.0
+    skip: Sequence[str],
+    worker_id: str | None,
+    *,
+    held_too: bool = False,
+    now: float = 0.0,
+    family: str | None = None,
 ) -> tuple[str, list[Any]]:
     """SQL (``AND ...``) for the pending tasks this worker may take, and its arguments.
 
     ``skip``: checkpoint keys left to other workers. A task pinned to a worker is only that
     worker's; a claim made without a worker (tests, tools) takes no pinned task. ``held_too``:
     a held job's task, and one whose not-before time (or its job's) is still ahead of ``now``,
-    counts (the user said "run this one now").
+    counts (the user said "run this one now"). ``family``: the worker's WebUI family; a task
+    captured by a WebUI's Queue button holds that WebUI's argument names and is taken only by a
+    worker of the same family (a worker without one takes only tasks without one; a claim
+    without a worker is not filtered).
     """
     sql = "" if held_too else _NOT_HELD + _DUE
     args: list[Any] = [] if held_too else [now, now]
@@ -37,9 +45,14 @@ def runnable_clause(
             args.append(worker_id)
     if worker_id is None:
         sql += " AND worker_pin IS NULL"
+        return sql, args
+    sql += " AND (worker_pin IS NULL OR worker_pin = ?)"
+    args.append(worker_id)
+    if family is None:
+        sql += " AND needs_webui IS NULL"
     else:
-        sql += " AND (worker_pin IS NULL OR worker_pin = ?)"
-        args.append(worker_id)
+        sql += " AND (needs_webui IS NULL OR needs_webui = ?)"
+        args.append(family)
     return sql, args
 
 
@@ -51,6 +64,7 @@ def pick(
     now: float = 0.0,
     *,
     lock: str = "",
+    family: str | None = None,
 ) -> str | None:
     """The id of the task to run next, or None.
 
@@ -59,7 +73,7 @@ def pick(
     so a mixed queue loads each model once. ``lock`` (PostgreSQL's ``FOR UPDATE SKIP LOCKED``)
     holds the candidate for this claim's transaction; a row another claimer holds is passed over.
     """
-    runnable, args = runnable_clause(skip, worker_id, now=now)
+    runnable, args = runnable_clause(skip, worker_id, now=now, family=family)
     head = conn.execute(
         "SELECT id, priority, pinned, checkpoint_key FROM task WHERE status = 'pending'"
         + runnable

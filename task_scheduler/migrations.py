@@ -278,6 +278,13 @@ MIGRATIONS: list[tuple[str, Script]] = [
         CREATE INDEX idx_task_repeat_series ON task (repeat_series) WHERE repeat_series IS NOT NULL;
         """,
     ),
+    (
+        "mixed farms: the WebUI family a captured task's argument names belong to",
+        """
+        ALTER TABLE task ADD COLUMN needs_webui TEXT;
+        ALTER TABLE saved_task ADD COLUMN needs_webui TEXT;
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

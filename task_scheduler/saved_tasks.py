@@ -35,7 +35,8 @@ from .task_queue import TaskQueue
 #: the most tasks one "queue this saved task" makes
 MAX_COPIES = 1000
 _COLUMNS = (
-    "id, name, kind, params, script_args, script_name, checkpoint, source, user, created_at, updated_at"
+    "id, name, kind, params, script_args, script_name, checkpoint, source, user, created_at, updated_at, "
+    "needs_webui"
 )
 
 
@@ -61,6 +62,8 @@ class SavedTask:
     created_at: float = 0.0
     updated_at: float = 0.0
     files: list[str] = field(default_factory=list)
+    #: the WebUI family whose argument names it holds (see :attr:`Task.needs_webui`)
+    needs_webui: str | None = None
     #: why the stored row cannot be read, for a row that was damaged on disk
     damaged: str | None = None
 
@@ -81,6 +84,7 @@ class SavedTask:
             source=self.source,
             user=user or self.user,
             files=list(self.files),
+            needs_webui=self.needs_webui,
         )
 
     def as_pending_task(self) -> Task:
@@ -95,6 +99,7 @@ class SavedTask:
             checkpoint=self.checkpoint,
             source=self.source,
             user=self.user,
+            needs_webui=self.needs_webui,
         )
 
 
@@ -125,6 +130,7 @@ def _row(row: sqlite3.Row, files: list[str]) -> SavedTask:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         files=files,
+        needs_webui=row["needs_webui"],
     )
 
 
@@ -160,10 +166,11 @@ class SavedTasks:
             created_at=now,
             updated_at=now,
             files=sorted(set(new.files)),
+            needs_webui=new.needs_webui,
         )
         with self.store.write() as conn:
             conn.execute(
-                f"INSERT INTO saved_task ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO saved_task ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     saved.id,
                     saved.name,
@@ -176,6 +183,7 @@ class SavedTasks:
                     saved.user,
                     saved.created_at,
                     saved.updated_at,
+                    saved.needs_webui,
                 ),
             )
             conn.executemany(

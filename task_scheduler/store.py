@@ -70,7 +70,7 @@ TASK_COLUMNS = (
     "id, kind, name, status, params, script_args, script_name, checkpoint, source, priority, position, "
     "pinned, job_id, bookmarked, created_at, updated_at, started_at, finished_at, result, error, warnings, "
     "attempts, crashes, user, callback_url, requeued_from, worker_id, lease_expires_at, worker_pin, "
-    "not_before, repeat_times, repeat_round, repeat_keep_seeds, repeat_stopped, repeat_series"
+    "not_before, repeat_times, repeat_round, repeat_keep_seeds, repeat_stopped, repeat_series, needs_webui"
 )
 
 
@@ -372,6 +372,7 @@ class Store:
                 int(task.repeat_keep_seeds),
                 int(task.repeat_stopped),
                 task.repeat_series,
+                task.needs_webui,
                 checkpoint_key(task.checkpoint),
                 search_text(task.name, task.params, task.checkpoint),
             ),
@@ -570,6 +571,7 @@ def _read_row(row: Row) -> Task:
         repeat_keep_seeds=bool(row["repeat_keep_seeds"]),
         repeat_stopped=bool(row["repeat_stopped"]),
         repeat_series=row["repeat_series"],
+        needs_webui=row["needs_webui"],
     )
 
 

@@ -168,6 +168,9 @@ class Task:
     repeat_stopped: bool = False
     #: the id of the first round's task, shared by every round of a repeating task
     repeat_series: str | None = None
+    #: the WebUI family (:data:`WEBUI_FAMILIES`) whose argument names it holds (a Queue-button
+    #: capture); only a worker of that family takes it. None: runs anywhere (the API's schema)
+    needs_webui: str | None = None
     #: why the stored row could not be read (listed as damaged, never run); None for a sound row
     damaged: str | None = None
 
@@ -234,6 +237,8 @@ class NewTask:
     crashes: int = 0
     #: only this worker may run it
     worker_pin: str | None = None
+    #: the WebUI family whose argument names it holds (see :attr:`Task.needs_webui`)
+    needs_webui: str | None = None
     #: references (from :class:`~task_scheduler.files.FileStore`) of the input files it uses
     files: list[str] = field(default_factory=list)
     #: not started before this instant (epoch seconds)
@@ -260,11 +265,15 @@ class NewTask:
             "user": task.user,
             "callback_url": task.callback_url,
             "worker_pin": task.worker_pin,
+            "needs_webui": task.needs_webui,
             "files": list(files or []),
         }
         values.update(changes)
         return cls(**values)
 
+
+#: WebUI families whose Generate signatures (argument names, script titles) differ
+WEBUI_FAMILIES = ("forge", "neo", "a1111")
 
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MAX_NAME_LENGTH = 200
@@ -290,6 +299,8 @@ def validate_new_task(new: NewTask) -> NewTask:
         not isinstance(new.worker_pin, str) or not 0 < len(new.worker_pin) <= 200
     ):
         raise InvalidTaskData("worker", "must be a worker's id (text of at most 200 characters)")
+    if new.needs_webui is not None and new.needs_webui not in WEBUI_FAMILIES:
+        raise InvalidTaskData("needs_webui", f"must be one of {', '.join(WEBUI_FAMILIES)} or null")
     check_task(new.params, new.script_args, new.priority)
     check_timing(new.not_before, new.repeat_times)
     for label, value in (("params", new.params), ("script_args", new.script_args)):

@@ -221,6 +221,7 @@ class TaskQueue:
                 requeued_from=item.requeued_from,
                 crashes=item.crashes,
                 worker_pin=item.worker_pin,
+                needs_webui=item.needs_webui,
                 not_before=item.not_before,
                 repeat_times=item.repeat_times,
                 repeat_round=item.repeat_round,
@@ -365,6 +366,7 @@ class TaskQueue:
         prefer = checkpoint_key(prefer_checkpoint)
         skip = {key for key in map(checkpoint_key, skip_checkpoints) if key}
         worker_id = worker.id if worker is not None else None
+        family = worker.family if worker is not None else None
         lock = self.store.claim_lock
         with self.store.write(exclusive=False) as conn:
             if worker_id is not None:
@@ -384,7 +386,9 @@ class TaskQueue:
             chosen: str | None = None
             run_once = self.store.meta(conn, "run_once", "")
             if run_once:  # "Run now": runs whatever holds the queue, the task or its job
-                runnable, args = claiming.runnable_clause(ordered_skip, worker_id, held_too=True)
+                runnable, args = claiming.runnable_clause(
+                    ordered_skip, worker_id, held_too=True, family=family
+                )
                 row = conn.execute(
                     "SELECT id FROM task WHERE id = ? AND status = 'pending'" + runnable + lock,
                     [run_once, *args],
@@ -396,7 +400,7 @@ class TaskQueue:
                     self.store.set_meta(conn, "run_once", "")
                     chosen = row[0] if row else None
             if chosen is None and not holding:
-                chosen = claiming.pick(conn, prefer, ordered_skip, worker_id, now, lock=lock)
+                chosen = claiming.pick(conn, prefer, ordered_skip, worker_id, now, lock=lock, family=family)
             failed: list[Task] = []
             task: Task | None = None
             while chosen is not None:
@@ -428,7 +432,9 @@ class TaskQueue:
                 failed.append(replace(task, status=TaskStatus.FAILED))
                 task = None
                 chosen = (
-                    None if holding else claiming.pick(conn, prefer, ordered_skip, worker_id, now, lock=lock)
+                    None
+                    if holding
+                    else claiming.pick(conn, prefer, ordered_skip, worker_id, now, lock=lock, family=family)
                 )
             if worker_id is not None and task is not None:
                 self.workers.set_state(

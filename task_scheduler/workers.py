@@ -58,6 +58,13 @@ class WorkerIdentity:
     def heartbeat_s(self) -> float:
         return self.lease_s / 4
 
+    @property
+    def family(self) -> str | None:
+        """The WebUI family it runs (``info["webui"]``: forge, neo, a1111); None for a worker
+        that runs no WebUI's Generate itself (a simulated or standalone one)."""
+        value = self.info.get("webui")
+        return value if isinstance(value, str) and value else None
+
     @classmethod
     def local(cls, name: str | None = None, *, kind: str = "local", **values: Any) -> WorkerIdentity:
         """A worker of this process; without a name, one of its own (not stable across restarts)."""

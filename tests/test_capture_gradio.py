@@ -190,6 +190,7 @@ def test_clicking_queue_stores_a_task_with_the_replayed_unit(webui, services, qu
     assert (task.params["prompt"], task.params["seed"], task.params["steps"]) == ("a cat", 1234, 2)
     assert (task.params["width"], task.params["height"]) == (64, 64)
     assert task.user == "ann"
+    assert (task.source, task.needs_webui) == ("ui", webui.flavour)  # only this WebUI's workers take it
     title = "ControlNet" if webui.is_forge else "ControlNet-like"
     first = task.script_args[title][0]["fields"]
     assert (first["enabled"], first["module"], first["weight"]) == (True, "canny", 0.5)

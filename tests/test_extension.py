@@ -151,6 +151,24 @@ def test_a_reload_during_a_task_longer_than_the_close_timeout_never_runs_it_twic
     assert not old.executor.alive and executor_threads() == [new.executor._thread]
 
 
+def test_the_webui_worker_says_its_family_and_takes_only_captures_of_it(ext_env):
+    from task_scheduler.task import WEBUI_FAMILIES
+    from task_scheduler.webui import extension
+
+    start(ext_env)
+    ext = extension.state()
+    [me] = ext.queue.workers.list()
+    assert me.info["webui"] == ext_env.flavour
+    others = [f for f in WEBUI_FAMILIES if f != ext_env.flavour]
+    ext.queue.pause()
+    foreign = [ext.queue.enqueue(simple_task(f"from {f}", source="ui", needs_webui=f)) for f in others]
+    own = ext.queue.enqueue(simple_task("mine", source="ui", needs_webui=ext_env.flavour))
+    api = ext.queue.enqueue(simple_task("api"))
+    ext.queue.resume()
+    assert wait_until(lambda: {ext.queue.get(t.id).status for t in (own, api)} == {TaskStatus.DONE}, 30)
+    assert [ext.queue.get(t.id).status for t in foreign] == [TaskStatus.PENDING] * 2
+
+
 def test_routes_are_mounted_on_the_app(ext_env):
     from fastapi.testclient import TestClient
 

@@ -21,7 +21,11 @@ from task_scheduler.task_queue import TaskQueue
 PROCESS = Path(__file__).resolve().parent / "webui_double" / "webui_process.py"
 
 
-def start_webui(tmp_path: Path, name: str) -> subprocess.Popen:
+#: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
+STORE_ENGINES = ("sqlite", "postgresql")
+
+
+def start_webui(tmp_path: Path, name: str, db: Path | str) -> subprocess.Popen:
     import webui_double
 
     proc = subprocess.Popen(
@@ -33,7 +37,7 @@ def start_webui(tmp_path: Path, name: str) -> subprocess.Popen:
             "--root",
             str(tmp_path / name),
             "--db",
-            str(tmp_path / "queue.sqlite3"),
+            str(db),
             "--worker",
             name,
         ],
@@ -50,10 +54,10 @@ def start_webui(tmp_path: Path, name: str) -> subprocess.Popen:
 @pytest.mark.parametrize(
     ("sig", "exit_code"), [(signal.SIGINT, 0), (signal.SIGTERM, -signal.SIGTERM)], ids=["ctrl-c", "sigterm"]
 )
-def test_a_webui_ended_by_a_signal_is_listed_as_stopped_not_idle(tmp_path, sig, exit_code):
-    proc = start_webui(tmp_path, "gpu1")
+def test_a_webui_ended_by_a_signal_is_listed_as_stopped_not_idle(tmp_path, store_location, sig, exit_code):
+    proc = start_webui(tmp_path, "gpu1", store_location)
     try:
-        store = Store(tmp_path / "queue.sqlite3")
+        store = Store(store_location)
         queue = TaskQueue(store)
         assert [(w.id, w.state) for w in queue.workers.list()] == [("gpu1", "idle")]
         proc.send_signal(sig)

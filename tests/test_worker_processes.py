@@ -35,9 +35,24 @@ class Workers:
         self.db, self.log, self.stderr = db, log, stderr
         self.procs: dict[str, subprocess.Popen] = {}
 
-    def start(self, name: str, *, lease: float = 2.0, task_s: float = 0.01, load_s: float = 0.0) -> str:
+    def start(
+        self,
+        name: str,
+        *,
+        lease: float = 2.0,
+        task_s: float = 0.01,
+        load_s: float = 0.0,
+        webui: str | None = None,
+    ) -> str:
         worker_id, proc = sim_worker.spawn(
-            self.db, name, self.log, lease=lease, task_s=task_s, load_s=load_s, stderr=self.stderr
+            self.db,
+            name,
+            self.log,
+            lease=lease,
+            task_s=task_s,
+            load_s=load_s,
+            webui=webui,
+            stderr=self.stderr,
         )
         self.procs[worker_id] = proc
         return worker_id
@@ -188,6 +203,36 @@ def test_a_task_pinned_to_a_worker_runs_only_there(queue, workers):
     wait_until(lambda: statuses(queue, pinned)[TaskStatus.DONE] == 10, what="10 pinned tasks done")
     assert {queue.get(i).worker_id for i in pinned} == {two}
     assert one != two
+
+
+def test_captured_tasks_run_only_on_workers_of_their_webui_and_api_tasks_anywhere(queue, workers):
+    forge, a1111 = workers.start("forge-box", webui="forge"), workers.start("a1111-box", webui="a1111")
+    queue.pause()
+    families = ["forge", "a1111", None] * 10
+    items = [
+        NewTask("txt2img", {"prompt": f"t{n}", "seconds": 0.02}, needs_webui=f)
+        for n, f in enumerate(families)
+    ]
+    ids = [t.id for t in queue.enqueue_many(items)]
+    queue.resume()
+    wait_until(lambda: statuses(queue, ids)[TaskStatus.DONE] == 30, what="30 tasks done")
+    ran_on = {family: set() for family in ("forge", "a1111", None)}
+    for task_id, family in zip(ids, families, strict=True):
+        ran_on[family].add(queue.get(task_id).worker_id)
+    assert ran_on["forge"] == {forge} and ran_on["a1111"] == {a1111}
+    assert ran_on[None] <= {forge, a1111}
+    assert sorted(Counter(run[0] for run in workers.runs()).values()) == [1] * 30  # each ran once
+
+
+def test_a_capture_waits_while_no_worker_of_its_webui_is_there(queue, workers):
+    workers.start("a1111-box", webui="a1111")
+    waiting = queue.enqueue(NewTask("txt2img", {"prompt": "forge's"}, needs_webui="forge"))
+    after = queue.enqueue(NewTask("txt2img", {"prompt": "anyone's"}))
+    wait_until(lambda: queue.get(after.id).status is TaskStatus.DONE, what="the API task done")
+    assert queue.get(waiting.id).status is TaskStatus.PENDING
+    forge = workers.start("forge-box", webui="forge")
+    wait_until(lambda: queue.get(waiting.id).status is TaskStatus.DONE, what="the capture done")
+    assert queue.get(waiting.id).worker_id == forge
 
 
 def test_two_workers_load_each_checkpoint_about_once_each(queue, workers):

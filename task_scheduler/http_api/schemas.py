@@ -237,6 +237,9 @@ class ExportedTask(ApiModel):
     files: Optional[dict[str, str]] = field(None, description="file reference -> data URL of its content")
     not_before: Optional[When] = field(None, description="Not started before this time.")
     repeat: Optional[RepeatRequest] = field(None, description="Repeat {times, keep_seeds}.")
+    needs_webui: Optional[Literal["forge", "neo", "a1111"]] = field(
+        None, description="The WebUI family whose argument names it holds; only its workers take it."
+    )
     # informational, from the exporting install
     id: Optional[str] = None
     status: Optional[str] = None
@@ -287,6 +290,11 @@ class TaskPublic(OpenModel):
     requeued_from: Optional[str] = None
     worker: Optional[str] = field(None, description="The worker running it, or that ran it.")
     worker_pin: Optional[str] = field(None, description="The only worker that may run it.")
+    needs_webui: Optional[str] = field(
+        None,
+        description="Captured by this WebUI family's Queue button (forge, neo, a1111): only its workers "
+        "take it. None: any worker.",
+    )
     progress: Optional[dict[str, Any]] = None
     damaged: Optional[str] = field(
         None, description="Why the stored task cannot be shown (it is listed, never run); delete it."

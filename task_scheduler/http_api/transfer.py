@@ -61,6 +61,7 @@ def export_tasks(services: ApiServices, *, limit: int, offset: int) -> list[dict
                 "priority": task.priority,
                 "callback_url": task.callback_url,
                 "job_id": task.job_id,
+                "needs_webui": task.needs_webui,
                 "created_at": iso(task.created_at),
                 "files": files,
                 "not_before": task.not_before,
@@ -154,6 +155,7 @@ def _from_export(services: ApiServices, item: ExportedTask, user: str | None) ->
         user=user,
         callback_url=check_callback_url(item.callback_url, services.settings),
         not_before=parse_when(item.not_before),
+        needs_webui=item.needs_webui,
     )
     repeat = repeat_args(item.repeat)
     if repeat is not None:

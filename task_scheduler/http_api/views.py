@@ -85,6 +85,7 @@ def _task_public(task: Task, position: int | None, progress: dict[str, Any] | No
         "requeued_from": task.requeued_from,
         "worker": task.worker_id,
         "worker_pin": task.worker_pin,
+        "needs_webui": task.needs_webui,
         "progress": progress,
         "damaged": task.damaged,
         "not_before": iso(task.not_before),

@@ -194,7 +194,9 @@ def _bind_tab(demo: Any, services: Any, controls: TabControls, result: Any) -> N
     if event is None:
         raise LookupError(f"no click event on {tab}_generate in the root Blocks")
     layout = build_layout(tab, event.inputs)
-    capturer = Capturer(tab, layout, services.queue, services.files, WebUIState())
+    capturer = Capturer(
+        tab, layout, services.queue, services.files, WebUIState(), family=checkpoints.webui_family()
+    )
     plan = ClickInputs.plan(event, controls.picker)
     result.value = answer_html(
         QueueOutcome(ok=True, message="", folders=capturer.folders(), tab=tab).to_json()

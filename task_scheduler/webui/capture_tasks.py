@@ -231,8 +231,12 @@ class Capturer:
         *,
         codec_factory: Callable[[Any], ValueCodec] = ValueCodec,
         seed_source: Callable[[], int] | None = None,
+        family: str | None = None,
     ) -> None:
+        """``family``: the WebUI family whose argument names the captured values carry; every
+        task made here records it, so only workers of that family take it."""
         self.tab = tab
+        self.family = family
         self.layout = layout
         self.queue = queue
         self.files = files
@@ -381,6 +385,7 @@ class Capturer:
                         user=user,
                         files=list(encoded.files),
                         not_before=options.not_before,
+                        needs_webui=self.family,
                     )
                 )
         return items

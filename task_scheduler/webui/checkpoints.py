@@ -106,6 +106,15 @@ def takes_preset() -> bool:
     return "preset" in _parameters(main_entry.checkpoint_change)
 
 
+def webui_family() -> str:
+    """Which WebUI this is, as a task records it (``neo``, ``forge`` or ``a1111``): their
+    Generate signatures and script arguments differ, so a Queue-button capture runs only on
+    its own family (see claiming.py)."""
+    if takes_preset():
+        return "neo"
+    return "forge" if is_forge() else "a1111"
+
+
 def current_preset() -> str | None:
     """Neo's UI preset now (``sd``, ``xl``, ``flux``, ...); None on Forge and A1111."""
     if not takes_preset():

@@ -321,6 +321,7 @@ def worker_identity() -> WorkerIdentity:
             listen=bool(getattr(opts, "listen", False)),
             tls=bool(getattr(opts, "tls_keyfile", None)),
         ),
+        "webui": checkpoints.webui_family(),
     }
     device = getattr(opts, "device_id", None)
     if device not in (None, ""):
