@@ -135,10 +135,12 @@ class Demo:
             stop_reason=self.queue.stop_request,
             progress_interval_s=0.2,
         )
-        # one worker named like a WebUI's, so the tab's Workers strip reads as it would there
-        self.executor = Executor(
-            self.queue, self.runner, ExecutorSettings(), worker=WorkerIdentity.local("demo", kind="webui")
-        )
+        # one worker named like a WebUI's, so the tab's Workers strip reads as it would there; of
+        # the double's WebUI family, as a WebUI's own worker says (its Queue button's tasks are its)
+        from task_scheduler.webui.checkpoints import webui_family
+
+        worker = WorkerIdentity.local("demo", kind="webui", info={"webui": webui_family()})
+        self.executor = Executor(self.queue, self.runner, ExecutorSettings(), worker=worker)
         self.queue.checker = TaskChecker(self.runner.catalog)
         auth = [self.args.api_auth] if self.args.api_auth else None
         self.services = ApiServices(

@@ -209,28 +209,32 @@ def test_an_unnamed_task_is_titled_by_its_prompt_everywhere(page, api):
 def test_a_capture_of_another_webui_says_it_waits_for_one_until_such_a_worker_is_there(page, api, other):
     from task_scheduler.task import NewTask
 
-    forge_task = other.queue.enqueue(
-        NewTask("txt2img", {"prompt": "from Forge's button"}, source="ui", needs_webui="forge")
+    # the demo's worker is of the double's WebUI family: a capture of another one is not its
+    family, label = (
+        ("a1111", "an AUTOMATIC1111 WebUI") if flavour() == "forge" else ("forge", "a Forge WebUI")
+    )
+    assert api.get("/workers").json()["workers"][0]["info"]["webui"] == flavour()
+    foreign = other.queue.enqueue(
+        NewTask("txt2img", {"prompt": "from another WebUI's button"}, source="ui", needs_webui=family)
     )
     other.queue.enqueue(NewTask("txt2img", {"prompt": "from the API"}))
     open_queue(page)
     rows = page.locator(".tsq-pending-row")
     wait_for(lambda: rows.count() == 2, what="two waiting rows")
-    waiting = page.locator(f".tsq-pending-row[data-id='{forge_task.id}'] .tsq-waits")
-    # the demo's worker runs no Forge: nothing here may take the capture, and the row says so
-    assert waiting.inner_text() == "waits for a Forge WebUI"
+    waiting = page.locator(f".tsq-pending-row[data-id='{foreign.id}'] .tsq-waits")
+    assert waiting.inner_text() == f"waits for {label}"
     assert page.locator(".tsq-waits").count() == 1  # the API task runs anywhere
-    assert api.get(f"/tasks/{forge_task.id}").json()["needs_webui"] == "forge"
-    shot(page, "waits-for-forge")
+    assert api.get(f"/tasks/{foreign.id}").json()["needs_webui"] == family
+    shot(page, "waits-for-another-webui")
 
-    forge = other.register("forge-box", info={"webui": "forge"})
+    worker = other.register("other-webui", info={"webui": family})
     wait_for(
-        lambda: page.locator(".tsq-waits").count() == 0, what="the note to go once a Forge worker is there"
+        lambda: page.locator(".tsq-waits").count() == 0, what="the note to go once such a worker is there"
     )
-    other.queue.workers.set_paused(forge.id, True)
+    other.queue.workers.set_paused(worker.id, True)
     wait_for(lambda: page.locator(".tsq-waits").count() == 1, what="the note back while it is paused")
-    other.queue.workers.set_paused(forge.id, False)
+    other.queue.workers.set_paused(worker.id, False)
     wait_for(lambda: page.locator(".tsq-waits").count() == 0, what="the note gone when it resumed")
-    other.queue.workers.stopped(forge)
+    other.queue.workers.stopped(worker)
     wait_for(lambda: page.locator(".tsq-waits").count() == 1, what="the note back when it stopped")
     assert not page.errors
