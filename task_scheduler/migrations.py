@@ -285,6 +285,18 @@ MIGRATIONS: list[tuple[str, Script]] = [
         ALTER TABLE saved_task ADD COLUMN needs_webui TEXT;
         """,
     ),
+    (
+        "history pages in creation order without a sort on PostgreSQL",
+        {
+            # SQLite's index on created_at holds the rowid, the order's tie-break, already
+            "sqlite": "",
+            # a sweep queues thousands of tasks with one created_at: a page had to sort them all
+            "postgresql": """
+            CREATE INDEX idx_task_created_rowid ON task (created_at, rowid);
+            DROP INDEX idx_task_created;
+            """,
+        },
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
