@@ -391,9 +391,11 @@ def test_a_postgresql_url_opens_a_shared_queue_whose_files_live_in_the_database(
 
     url = postgres.url(schema="webui_ext")
     monkeypatch.setenv(config.ENV_DB_PATH, url)
+    monkeypatch.setattr(extension, "EXTENSION_DIR", tmp_path / "extension")  # its files cache goes there
     start(ext_env)
     ext = extension.state()
     assert ext is not None and ext.store.location.is_postgres and ext.files.blobs is not None
+    assert ext.files.root == tmp_path / "extension" / "task_scheduler_files_cache"
     ref = ext.files.put(b"an init image")
     task = ext.queue.enqueue(simple_task(files=[ref]))
     assert wait_until(lambda: ext.queue.get(task.id).status is TaskStatus.DONE, timeout=30)
