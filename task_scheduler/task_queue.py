@@ -32,6 +32,7 @@ from .task import (
     Task,
     TaskResult,
     TaskStatus,
+    checkpoint_aliases,
     checkpoint_key,
     merge_changes,
     new_task_id,
@@ -95,6 +96,14 @@ class IdlePlan:
     unload_after_s: float | None
 
 
+def _another_worker_has(problem: Problem, published: set[str]) -> bool:
+    return (
+        problem.kind == "checkpoint"
+        and isinstance(problem.value, str)
+        and bool(checkpoint_aliases([problem.value]) & published)
+    )
+
+
 class TaskQueue:
     def __init__(self, store: Store, files: FileStore | None = None) -> None:
         self.store = store
@@ -141,7 +150,12 @@ class TaskQueue:
         """What the checker finds in each of ``items`` (nothing without a checker)."""
         if self.checker is None:
             return [[] for _ in items]
-        return self.checker.check_many(items, strict=strict)
+        found = self.checker.check_many(items, strict=strict)
+        elsewhere = self.workers.published_checkpoints() if any(found) else set()
+        if not elsewhere:
+            return found
+        # a model this WebUI lacks but another live worker has is no error: that worker takes it
+        return [[p for p in problems if not _another_worker_has(p, elsewhere)] for problems in found]
 
     def refuse_errors(self, items: Sequence[NewTask | Task], *, strict: bool = False) -> list[list[Problem]]:
         """Raise :class:`TaskRefused` with every error of ``items`` (grouped); else their problems."""

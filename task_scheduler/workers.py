@@ -313,6 +313,20 @@ class Workers:
             others |= _keys_from(listed) or set()
         return others - have
 
+    def published_checkpoints(self) -> set[str]:
+        """Every spelling of every model a live worker says it has (on a farm, the check at
+        queue time knows the other machines' models too, not only this WebUI's)."""
+        now = self.store.clock()
+        keys: set[str] = set()
+        with self.store.read() as conn:
+            for (listed,) in conn.execute(
+                "SELECT checkpoints FROM worker WHERE stopped_at IS NULL AND checkpoints IS NOT NULL "
+                "AND heartbeat_at >= ? - lease_s",
+                (now,),
+            ):
+                keys |= _keys_from(listed) or set()
+        return keys
+
     def set_paused(self, worker_id: str, paused: bool) -> WorkerView:
         with self.store.write() as conn:
             cursor = conn.execute("UPDATE worker SET paused = ? WHERE id = ?", (int(paused), worker_id))
