@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import postgres_server
 
 from task_scheduler.blobs import StoreBlobs
 from task_scheduler.executor import Executor, ExecutorSettings
@@ -78,14 +79,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[pg_cluster.PgCluster]:
     """One PostgreSQL server for the whole run (a few seconds to start)."""
-    reason = pg_cluster.available()
-    if reason:
-        if os.environ.get("TASK_SCHEDULER_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required here: {reason}")
-        pytest.skip(reason)
-    cluster = pg_cluster.PgCluster().start()
-    yield cluster
-    cluster.destroy()
+    yield from postgres_server()
 
 
 @pytest.fixture

@@ -2,7 +2,33 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
 from task_scheduler.task import NewTask
+
+
+def postgres_server() -> Iterator[Any]:
+    """A PostgreSQL server started for the caller (a fixture's body: ``yield from``), removed after.
+
+    Skips where the machine has no PostgreSQL, unless ``TASK_SCHEDULER_REQUIRE_POSTGRES=1`` (CI)
+    makes that a failure. Modules that stop the server take one of their own.
+    """
+    import pg_cluster  # bench/, on the path through conftest
+
+    reason = pg_cluster.available()
+    if reason:
+        if os.environ.get("TASK_SCHEDULER_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required here: {reason}")
+        pytest.skip(reason)
+    server = pg_cluster.PgCluster().start()
+    try:
+        yield server
+    finally:
+        server.destroy()
 
 
 def make_task(prompt: str = "a cat", **kw) -> NewTask:

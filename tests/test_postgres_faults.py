@@ -16,9 +16,9 @@ import threading
 import time
 from collections import Counter
 
-import pg_cluster
 import pytest
 from fastapi.testclient import TestClient
+from helpers import postgres_server
 from test_http_helpers import API, FakeWebUI, make_app
 from test_worker_processes import Workers, statuses, task, wait_until
 
@@ -37,14 +37,8 @@ _schemas = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def cluster():
-    reason = pg_cluster.available()
-    if reason:
-        if os.environ.get("TASK_SCHEDULER_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required here: {reason}")
-        pytest.skip(reason)
-    server = pg_cluster.PgCluster().start()
-    yield server
-    server.destroy()
+    """A server of this module's own: its tests stop it."""
+    yield from postgres_server()
 
 
 @pytest.fixture

@@ -8,12 +8,11 @@ immediate``, a crash as clients see it, then started again).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
-import pg_cluster
 import pytest
+from helpers import postgres_server
 
 from .conftest import DemoServer
 from .test_task_queue_tab import open_queue, pending_prompts, wait_for
@@ -25,15 +24,9 @@ PASSWORD = "pw-n0t-for-pages"
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[pg_cluster.PgCluster]:
-    reason = pg_cluster.available()
-    if reason:
-        if os.environ.get("TASK_SCHEDULER_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required here: {reason}")
-        pytest.skip(reason)
-    server = pg_cluster.PgCluster().start()
-    yield server
-    server.destroy()
+def cluster():
+    """A server of this module's own: its tests stop it."""
+    yield from postgres_server()
 
 
 @pytest.fixture(scope="module")
