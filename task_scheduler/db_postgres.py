@@ -189,11 +189,35 @@ class PostgresBackend:
             raise StoreUnavailable(self.explain(exc)) from exc
         _load_numeric_as_float(raw)
         schema = _quote(self.schema)
-        with raw.cursor() as cursor:
-            if self.schema != "public":
-                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            cursor.execute(f"SET search_path TO {schema}")
+        try:
+            with raw.cursor() as cursor:
+                if self.schema != "public":
+                    self._create_schema(cursor, schema)
+                cursor.execute(f"SET search_path TO {schema}")
+        except psycopg.Error as exc:
+            raw.close()
+            raise StoreUnavailable(self.explain(exc)) from exc
         return raw
+
+    def _create_schema(self, cursor: Any, quoted: str) -> None:
+        """Create the queue's schema once, however many processes connect at the same moment.
+
+        Why the lock: ``CREATE SCHEMA IF NOT EXISTS`` is not atomic in PostgreSQL; two sessions
+        that both see no schema both insert it, and one fails on the catalog's unique index (seen
+        in CI with 8 processes starting together). An existing schema needs no lock and no
+        ``CREATE`` privilege on the database.
+        """
+        exists = "SELECT 1 FROM pg_namespace WHERE nspname = %s"
+        if cursor.execute(exists, (self.schema,)).fetchone():
+            return
+        cursor.execute(f"BEGIN; SELECT pg_advisory_xact_lock({_MIGRATION_LOCK:d}, {self._queue_key:d})")
+        try:
+            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
+            cursor.execute("COMMIT")
+        except BaseException:
+            if not cursor.connection.broken:
+                cursor.execute("ROLLBACK")
+            raise
 
     @property
     def conn(self) -> PgConnection:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -65,13 +66,21 @@ def test_two_schemas_in_one_database_are_two_queues(postgres):
 
 
 def test_eight_processes_starting_at_once_migrate_once(postgres):
-    url = postgres.url(schema="race")
+    """Eight workers of a new queue start together, on several fresh schemas in a row.
+
+    Every process has imported before a common start moment, so they connect (and create the
+    schema) together; several rounds make a lost race likely enough to be seen.
+    """
+    urls = [postgres.url(schema=f"race_{n}") for n in range(6)]
+    start_at = time.time() + 3
     script = textwrap.dedent(
         f"""
-        import sys
+        import sys, time
         sys.path.insert(0, {REPO_ROOT!r})
         from task_scheduler.store import Store
-        Store({url!r}).close()
+        for n, url in enumerate({urls!r}):
+            time.sleep(max(0.0, {start_at!r} + n - time.time()))
+            Store(url).close()
         print("ok")
         """
     )
@@ -82,11 +91,12 @@ def test_eight_processes_starting_at_once_migrate_once(postgres):
     ]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0] * 8, [err for _, err in outputs]
-    store = Store(url)
-    with store.read() as conn:
-        versions = [r[0] for r in conn.execute("SELECT version FROM schema_migration ORDER BY version")]
-    store.close()
-    assert versions == list(range(1, SCHEMA_VERSION + 1))
+    for url in urls:
+        store = Store(url)
+        with store.read() as conn:
+            versions = [r[0] for r in conn.execute("SELECT version FROM schema_migration ORDER BY version")]
+        store.close()
+        assert versions == list(range(1, SCHEMA_VERSION + 1))
 
 
 def test_a_change_in_another_process_wakes_a_waiter(postgres, tmp_path):
