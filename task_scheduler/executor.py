@@ -23,15 +23,17 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import resume
+from . import batch_run, resume
+from .batching import DEFAULT_FOR_CLICKS, DEFAULT_FOR_JOBS, BatchPolicy
 from .errors import InvalidTransition, OutOfMemory, RunnerUnavailable, StoreUnavailable, TaskNotFound
 from .events import WAKES_WORKERS, QueueEvent
-from .runner import ProgressUpdate, Runner, RunResult
-from .task import Task, TaskResult, TaskStatus
+from .outcome import Outcome
+from .runner import ProgressUpdate, Runner
+from .task import Task, TaskStatus
 from .task_queue import Progress, TaskQueue
 from .workers import WorkerIdentity
 
@@ -54,16 +56,10 @@ class ExecutorSettings:
     requeue_interrupted: bool = True
     pause_on_out_of_memory: bool = True
     retention_days: float | None = None
-
-
-@dataclass
-class Outcome:
-    #: None: the runner became unavailable and the task goes back to the queue;
-    #: PENDING: paused inside (or before it began): back to its place, keeping ``made``
-    status: TaskStatus | None
-    run: RunResult | None = None
-    error: str | None = None
-    made: TaskResult | None = None
+    #: auto-batching (:mod:`.batching`): the most tasks of a job or a seed repeat per WebUI
+    #: batch, and of single clicks (0 or 1: off)
+    auto_batch: int = DEFAULT_FOR_JOBS
+    auto_batch_clicks: int = DEFAULT_FOR_CLICKS
 
 
 @dataclass
@@ -95,6 +91,10 @@ class Executor:
         self._thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
         self._current: str | None = None
+        #: the tasks of the batch being run (empty when one task runs alone)
+        self._members: tuple[str, ...] = ()
+        #: batch sizes and what out-of-memory taught (kept while the process lives)
+        self.batching = BatchPolicy()
         self._recovered = False
         self._stop_acted: tuple[str, str] | None = None
         self._progress_written = 0.0
@@ -103,7 +103,7 @@ class Executor:
         self._store_lost = False
         self._judge_leases_after = 0.0
         self._heart: threading.Thread | None = None
-        self._unrecorded: _Unrecorded | None = None
+        self._unrecorded: list[_Unrecorded] = []
         self._after: list[Any] = []
         self._ended = True
         self._unsubscribe = queue.subscribe(self._on_queue_event)
@@ -218,6 +218,10 @@ class Executor:
         current = self._current
         if current is None:
             return
+        for member in self._members or (current,):
+            self._act_on_stop_request_of(member)
+
+    def _act_on_stop_request_of(self, current: str) -> None:
         try:
             reason = self.queue.requested(current)
             if reason == "skip":
@@ -257,11 +261,11 @@ class Executor:
                     continue
                 if not worked and not self._stop.is_set():
                     self._wake.wait()
-            if self._unrecorded is not None:  # stopping: one last try to keep the result
+            if self._unrecorded:  # stopping: one last try to keep the result
                 try:
                     self._record_pending()
                 except Exception:
-                    log.exception("task %s: its outcome could not be recorded", self._unrecorded.task.id)
+                    log.exception("task %s: its outcome could not be recorded", self._unrecorded[0].task.id)
         finally:
             self._run_after_stop()
 
@@ -296,7 +300,7 @@ class Executor:
         An outcome not yet recorded (the store failed last time) is recorded first, and nothing
         new is claimed until it is.
         """
-        if self._unrecorded is not None:
+        if self._unrecorded:
             self._record_pending()
             return True
         prefer = None
@@ -305,25 +309,56 @@ class Executor:
                 prefer = self.runner.current_checkpoint()
             except Exception:
                 log.exception("runner could not tell its current checkpoint")
-        task = self.queue.claim_next(worker=self.worker, prefer_checkpoint=prefer)
-        if task is None:
+        batches = getattr(self.runner, "run_batch", None) is not None
+        self.batching.for_jobs = self.settings.auto_batch
+        self.batching.for_clicks = self.settings.auto_batch_clicks
+        group = self.queue.claim_group(
+            worker=self.worker,
+            prefer_checkpoint=prefer,
+            batching=self.batching if batches else None,
+            checkpoint_aware=self.settings.checkpoint_aware_order,
+        )
+        if not group:
             return False
-        self._current = task.id
+        self._current = group[0].id
         self._progress_written = 0.0
         try:
-            outcome = self._outcome(task)
+            if len(group) == 1:
+                outcomes = [(group[0], self._outcome(group[0]))]
+            else:
+                self._members = tuple(task.id for task in group)
+                outcomes = batch_run.run_group(
+                    group,
+                    queue=self.queue,
+                    runner=self.runner,
+                    policy=self.batching,
+                    run_alone=self._run_alone,
+                    report=lambda update, started: self._report(group[0], update, started, group),
+                )
         finally:
             self._current = None
-        self._unrecorded = _Unrecorded(task, outcome)
+            self._members = ()
+        self._unrecorded = [_Unrecorded(task, outcome) for task, outcome in outcomes]
         self._record_pending()
         self._purge_history()
         return True
 
+    def _run_alone(self, task: Task) -> Outcome:
+        """One task of a batch that could not run as one, run by itself (stops act on it alone)."""
+        members = self._members
+        self._current, self._members = task.id, ()
+        try:
+            return self._outcome(task)
+        finally:
+            self._current, self._members = members[0] if members else task.id, members
+
     def _record_pending(self) -> None:
-        """Record the kept outcome; on failure keep it (and raise) so the loop retries later."""
-        pending = self._unrecorded
-        if pending is None:
-            return
+        """Record the kept outcomes; on failure keep them (and raise) so the loop retries later."""
+        while self._unrecorded:
+            self._record_one(self._unrecorded[0])
+            self._unrecorded.pop(0)
+
+    def _record_one(self, pending: _Unrecorded) -> None:
         try:
             self._record(pending.task, pending.outcome)
         except (InvalidTransition, TaskNotFound) as exc:
@@ -339,7 +374,6 @@ class Executor:
                     TaskStatus.FAILED, error=f"The outcome ({what}) could not be recorded: {_describe(exc)}"
                 )
             raise
-        self._unrecorded = None
 
     def _outcome(self, task: Task) -> Outcome:
         stop = self.queue.stop_request(task.id)
@@ -404,8 +438,13 @@ class Executor:
         except Exception:
             log.exception("history retention failed; it runs again after the next task")
 
-    def _report(self, task: Task, update: ProgressUpdate, started: float) -> None:
+    def _report(
+        self, task: Task, update: ProgressUpdate, started: float, members: Sequence[Task] = ()
+    ) -> None:
+        """Keep the run's progress in the store; a batch's on every task of it (``members``)."""
         if update.made is not None:  # what the run made so far, not a step of progress
+            if members:  # a batch makes every image at once, one per task: nothing to resume
+                return
             made = resume.partial(task, resume.merged(task, update.made))
             if made is not None:
                 try:
@@ -422,12 +461,13 @@ class Executor:
             return  # "finished" says nothing the task's status will not say at once
         self._progress_written = now
         extra: dict[str, Any] = dict(update.extra)
-        try:
-            self.queue.set_progress(
-                Progress(task.id, update.fraction, update.text, eta, extra), worker=self.worker
-            )
-        except Exception:  # progress is best effort: the run goes on
-            log.exception("task %s: could not write its progress", task.id)
+        for each in members or (task,):
+            try:
+                self.queue.set_progress(
+                    Progress(each.id, update.fraction, update.text, eta, extra), worker=self.worker
+                )
+            except Exception:  # progress is best effort: the run goes on
+                log.exception("task %s: could not write its progress", each.id)
 
     # -- the heartbeat ------------------------------------------------------------------------
 

@@ -54,6 +54,8 @@ UPDATABLE = frozenset(
         "worker_pin",
         "stop_request",
         "progress",
+        "batching",
+        "batch_id",
     }
 )
 _JSON_COLUMNS = frozenset({"params", "script_args", "warnings"})
@@ -63,7 +65,8 @@ WATCH_INTERVAL_S = 0.1
 TASK_COLUMNS = (
     "id, kind, name, status, params, script_args, script_name, checkpoint, source, priority, position, "
     "pinned, job_id, bookmarked, created_at, updated_at, started_at, finished_at, result, error, warnings, "
-    "attempts, crashes, user, callback_url, requeued_from, worker_id, lease_expires_at, worker_pin"
+    "attempts, crashes, user, callback_url, requeued_from, worker_id, lease_expires_at, worker_pin, "
+    "batching, batch_id"
 )
 
 
@@ -349,6 +352,8 @@ class Store:
                 task.worker_id,
                 task.lease_expires_at,
                 task.worker_pin,
+                task.batching,
+                task.batch_id,
                 checkpoint_key(task.checkpoint),
                 search_text(task.name, task.params, task.checkpoint),
             ),
@@ -541,6 +546,8 @@ def _read_row(row: Row) -> Task:
         worker_id=row["worker_id"],
         lease_expires_at=row["lease_expires_at"],
         worker_pin=row["worker_pin"],
+        batching=row["batching"],
+        batch_id=row["batch_id"],
     )
 
 

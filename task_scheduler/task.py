@@ -137,6 +137,11 @@ class Task:
     lease_expires_at: float | None = None
     #: only this worker may run it
     worker_pin: str | None = None
+    #: how it may be auto-batched (:mod:`.batching`): None (as its origin says), "repeat" (one of
+    #: a "Queue N times with new seeds"), "exact" (always one by one)
+    batching: str | None = None
+    #: the id shared by the tasks that ran together as one WebUI batch (None: it ran alone)
+    batch_id: str | None = None
     #: why the stored row could not be read (listed as damaged, never run); None for a sound row
     damaged: str | None = None
 
@@ -205,6 +210,8 @@ class NewTask:
     worker_pin: str | None = None
     #: references (from :class:`~task_scheduler.files.FileStore`) of the input files it uses
     files: list[str] = field(default_factory=list)
+    #: see :attr:`Task.batching`
+    batching: str | None = None
 
     @classmethod
     def from_task(cls, task: Task, files: list[str] | None = None, **changes: Any) -> NewTask:
@@ -223,11 +230,14 @@ class NewTask:
             "callback_url": task.callback_url,
             "worker_pin": task.worker_pin,
             "files": list(files or []),
+            "batching": task.batching,
         }
         values.update(changes)
         return cls(**values)
 
 
+#: the values of :attr:`Task.batching`
+BATCHING: tuple[str | None, ...] = (None, "repeat", "exact")
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MAX_NAME_LENGTH = 200
 
@@ -252,6 +262,8 @@ def validate_new_task(new: NewTask) -> NewTask:
         not isinstance(new.worker_pin, str) or not 0 < len(new.worker_pin) <= 200
     ):
         raise InvalidTaskData("worker", "must be a worker's id (text of at most 200 characters)")
+    if new.batching not in BATCHING:
+        raise InvalidTaskData("batching", f"must be one of {', '.join(repr(b) for b in BATCHING)}")
     check_task(new.params, new.script_args, new.priority)
     for label, value in (("params", new.params), ("script_args", new.script_args)):
         ensure_json(label, value)

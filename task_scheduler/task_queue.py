@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from . import claiming, ordering
+from .batching import BatchPolicy, select_group
 from .errors import InvalidTaskData, InvalidTransition, StoreConflict, TaskNotFound
 from .events import EventBus, Listener, QueueEvent
 from .files import FileStore
@@ -172,6 +173,7 @@ class TaskQueue:
                     requeued_from=item.requeued_from,
                     crashes=item.crashes,
                     worker_pin=item.worker_pin,
+                    batching=item.batching,
                 )
                 self.store.insert(conn, task)
                 self.store.attach_files(conn, task.id, item.files)
@@ -297,17 +299,41 @@ class TaskQueue:
         idle worker has loaded. Pending tasks of a held job (see :mod:`.jobs`), and tasks pinned
         to another worker, are passed over. Returns None when nothing may run (empty, or paused).
         """
+        group = self.claim_group(
+            worker=worker, prefer_checkpoint=prefer_checkpoint, skip_checkpoints=skip_checkpoints
+        )
+        return group[0] if group else None
+
+    def claim_group(
+        self,
+        *,
+        worker: WorkerIdentity | None = None,
+        prefer_checkpoint: str | None = None,
+        skip_checkpoints: Collection[str] = (),
+        batching: BatchPolicy | None = None,
+        checkpoint_aware: bool = True,
+    ) -> list[Task]:
+        """:meth:`claim_next`, and with ``batching`` the tasks that run with it as one batch
+        (:func:`batching.select_group`), all marked running under one lease and one ``batch_id``
+        in the same transaction; empty when nothing may run."""
         for attempt in range(3):
             try:
-                return self._claim_once(worker, prefer_checkpoint, skip_checkpoints)
+                return self._claim_once(
+                    worker, prefer_checkpoint, skip_checkpoints, batching, checkpoint_aware
+                )
             except StoreConflict:  # lost a race with another process's claim: look again
                 if attempt == 2:
                     raise
         return None  # pragma: no cover - the loop returns or raises
 
     def _claim_once(
-        self, worker: WorkerIdentity | None, prefer_checkpoint: str | None, skip_checkpoints: Collection[str]
-    ) -> Task | None:
+        self,
+        worker: WorkerIdentity | None,
+        prefer_checkpoint: str | None,
+        skip_checkpoints: Collection[str],
+        batching: BatchPolicy | None = None,
+        checkpoint_aware: bool = True,
+    ) -> list[Task]:
         """One claim transaction. It shares the store with other claims (each locks only its
         candidate row, and skips rows another claimer holds) but never with a writer that
         reorders or ends tasks."""
@@ -358,6 +384,7 @@ class TaskQueue:
                     lease_expires_at=now + worker.lease_s if worker is not None else None,
                     stop_request=None,
                     progress=None,
+                    batch_id=None,
                 )
                 conn.execute("UPDATE task SET attempts = attempts + 1 WHERE id = ?", (chosen,))
                 task = self.store.fetch(conn, chosen)
@@ -375,16 +402,55 @@ class TaskQueue:
                 failed.append(replace(task, status=TaskStatus.FAILED))
                 task = None
                 chosen = None if paused else claiming.pick(conn, prefer, ordered_skip, worker_id, lock=lock)
+            group = [task] if task is not None else []
+            if task is not None and batching is not None and not paused:
+                group = self._claim_with(conn, task, batching, checkpoint_aware, ordered_skip, worker, lock)
             if worker_id is not None and task is not None:
                 self.workers.set_state(
                     conn, worker_id, state="running", current_task=task.id, checkpoint=prefer_checkpoint
                 )
         for damaged in failed:
             self.events.emit(QueueEvent.FINISHED, damaged)
-        if task is None:
-            return None
-        self.events.emit(QueueEvent.STARTED, task)
-        return task
+        for claimed in group:
+            self.events.emit(QueueEvent.STARTED, claimed)
+        return group
+
+    def _claim_with(
+        self,
+        conn: Any,
+        head: Task,
+        policy: BatchPolicy,
+        checkpoint_aware: bool,
+        skip: Sequence[str],
+        worker: WorkerIdentity | None,
+        lock: str,
+    ) -> list[Task]:
+        """Inside the claim: the tasks that join ``head``'s batch, marked running like it."""
+        worker_id = worker.id if worker is not None else None
+        candidates = claiming.following(conn, self.store, head, skip, worker_id, lock=lock)
+        members = select_group(head, candidates, policy.limit, checkpoint_aware=checkpoint_aware)
+        if len(members) < 2:
+            return [head]
+        batch_id = new_task_id()
+        self.store.update_fields(conn, head.id, {"batch_id": batch_id}, require=[TaskStatus.RUNNING])
+        claimed: list[Task] = [self.store.fetch(conn, head.id)]
+        for member in members[1:]:
+            now = self.store.clock()
+            self.store.transition(
+                conn,
+                member.id,
+                TaskStatus.RUNNING,
+                started_at=now,
+                finished_at=None,
+                worker_id=worker_id,
+                lease_expires_at=now + worker.lease_s if worker is not None else None,
+                stop_request=None,
+                progress=None,
+                batch_id=batch_id,
+            )
+            conn.execute("UPDATE task SET attempts = attempts + 1 WHERE id = ?", (member.id,))
+            claimed.append(self.store.fetch(conn, member.id))
+        return claimed
 
     def finish(
         self,
