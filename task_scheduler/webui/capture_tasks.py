@@ -366,6 +366,8 @@ class Capturer:
                         source="ui",
                         user=user,
                         files=list(encoded.files),
+                        # "Queue N times with new seeds": auto-batching may run them together
+                        batching="repeat" if options.new_seeds and options.repeat > 1 else None,
                     )
                 )
         return items
