@@ -6,7 +6,7 @@
 
 import {button, h, preview} from "./task_queue_dom.mjs";
 import {duration, title} from "./task_queue_format.mjs";
-import {kindBadge} from "./task_queue_rows.mjs";
+import {batchBadge, kindBadge} from "./task_queue_rows.mjs";
 import {isLocal, severalWorkers, workerName} from "./task_queue_workers.mjs";
 
 const PROGRESS_POLL_MS = 1000;
@@ -35,7 +35,8 @@ function mountRunning({state, api, act, openDetails, inWebUI, onProgress}) {
         let previous = null;
         for (const task of state.running) {
             const where = whereText(task);
-            const key = [task.name, task.params && task.params.prompt, task.worker, where].join("|");
+            const batch = task.batch_id ? state.running.filter((t) => t.batch_id === task.batch_id).length : 0;
+            const key = [task.name, task.params && task.params.prompt, task.worker, where, batch].join("|");
             let card = cards.get(task.id);
             if (!card || card.key !== key) {
                 const fresh = buildCard(task, where, key);
@@ -81,6 +82,7 @@ function mountRunning({state, api, act, openDetails, inWebUI, onProgress}) {
                     "div",
                     {class: "tsq-current-title"},
                     kindBadge(task),
+                    batchBadge(task, state.running),
                     h("span", {class: "tsq-title", text: title(task, 120)}),
                     where ? h("span", {class: "tsq-badge tsq-where", text: where}) : null,
                 ),

@@ -218,6 +218,14 @@ class TaskQueue:
             ).fetchone()[0]
             return ahead + 1
 
+    def batch_of(self, batch_id: str) -> list[str]:
+        """The ids of the tasks that ran (or run) together as one batch, in run order."""
+        with self.store.read() as conn:
+            rows = conn.execute(
+                "SELECT id FROM task WHERE batch_id = ? ORDER BY priority DESC, position", (batch_id,)
+            ).fetchall()
+        return [row[0] for row in rows]
+
     def running(self) -> list[Task]:
         with self.store.read() as conn:
             return self.store.fetch_many(conn, "WHERE status = 'running' ORDER BY started_at")

@@ -130,7 +130,7 @@ PROCESSING_IMAGES = ("firstpass_image", "latent_mask")
 #: accepted for compatibility, without effect on a queued task
 IGNORED = ("send_images", "save_images", "include_init_images", "force_task_id", "do_not_save_samples")
 #: our own fields, not generation parameters
-TASK_FIELDS = ("checkpoint", "vae", "name", "position", "priority", "callback_url", "worker")
+TASK_FIELDS = ("checkpoint", "vae", "name", "position", "priority", "callback_url", "worker", "exact")
 SCRIPT_FIELDS = ("script_name", "script_args", "alwayson_scripts")
 INPUT_IMAGES = ("init_images", "mask")
 TAGS = ("$image", "$ndarray", "$file")
@@ -220,6 +220,7 @@ def prepare_task(
     new.priority = int(values.get("priority") or 0)
     new.callback_url = check_callback_url(values.get("callback_url"), settings)
     new.worker_pin = _clean(values.get("worker"))
+    new.batching = "exact" if values.get("exact") else None
     return prepared
 
 
@@ -321,6 +322,7 @@ def api_changes(kind: str, changes: dict[str, Any], task: Task) -> Edit:
             "priority",
             "callback_url",
             "worker",
+            "exact",
             "infotext",
         ):
             raise InvalidTaskData(f"params.{name}", "cannot be changed through params")

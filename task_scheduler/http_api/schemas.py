@@ -102,6 +102,9 @@ class _GenerationRequest(ApiModel):
     worker: Optional[str] = field(
         None, max_length=200, description="Run only on this worker (its id, from `GET /workers`)."
     )
+    exact: Optional[bool] = field(
+        None, description="Always run it alone, never in an auto-batch with similar tasks."
+    )
 
 
 @with_example({"prompt": "a cat wearing a hat", "steps": 20, "width": 512, "height": 512, "name": "cats"})
@@ -257,6 +260,15 @@ class TaskPublic(OpenModel):
     requeued_from: Optional[str] = None
     worker: Optional[str] = field(None, description="The worker running it, or that ran it.")
     worker_pin: Optional[str] = field(None, description="The only worker that may run it.")
+    batching: Optional[str] = field(
+        None, description="'exact': always alone; 'repeat': one of a 'Queue N times with new seeds'."
+    )
+    batch_id: Optional[str] = field(
+        None, description="Shared by the tasks that ran together as one WebUI batch (null: it ran alone)."
+    )
+    ran_with: Optional[list[str]] = field(
+        None, description="The other tasks of its batch (in the one-task answer; null in lists)."
+    )
     progress: Optional[dict[str, Any]] = None
     damaged: Optional[str] = field(
         None, description="Why the stored task cannot be shown (it is listed, never run); delete it."

@@ -84,6 +84,8 @@ def _task_public(task: Task, position: int | None, progress: dict[str, Any] | No
         "requeued_from": task.requeued_from,
         "worker": task.worker_id,
         "worker_pin": task.worker_pin,
+        "batching": task.batching,
+        "batch_id": task.batch_id,
         "progress": progress,
         "damaged": task.damaged,
     }
