@@ -10,14 +10,14 @@ function kindBadge(task) {
     return h("span", {class: "tsq-badge tsq-kind tsq-kind-" + task.kind, text: task.kind});
 }
 
-/** "⧉ batch of 4" on a task that ran (runs) in one WebUI batch with others of ``tasks``; else null. */
+/** "batch of 4" on a task that ran (runs) in one WebUI batch with others of ``tasks``; else null. */
 function batchBadge(task, tasks) {
     if (!task.batch_id) return null;
     const size = tasks.filter((other) => other.batch_id === task.batch_id).length;
     return h("span", {
         class: "tsq-badge tsq-batch",
         title: "ran as one WebUI batch with the other tasks marked so (batch " + task.batch_id.slice(0, 8) + ")",
-        text: size > 1 ? "⧉ batch of " + size : "⧉ batch",
+        text: size > 1 ? "batch of " + size : "batch",
     });
 }
 
