@@ -721,9 +721,12 @@ class TaskQueue:
         checkpoint: str | None = None,
         name: str | None = None,
         worker_pin: str | None = None,
+        exact: bool | None = None,
         validate: Callable[[Task], None] | None = None,
     ) -> Task:
         """Partially update a pending task; the merged task is validated before it is written.
+
+        ``exact``: True keeps it out of auto-batches; False lets it join one again.
 
         ``params`` and ``script_args`` are merged key by key (a ``None`` value removes the key),
         so an edit never resets what it did not mention.
@@ -746,6 +749,8 @@ class TaskQueue:
                 if worker_pin:
                     self.workers.require_known(conn, worker_pin)
                 fields["worker_pin"] = worker_pin or None
+            if exact is not None and exact != (task.batching == "exact"):
+                fields["batching"] = "exact" if exact else None
             edited = replace(task, **fields)
             validate_new_task(NewTask.from_task(edited))
             if validate is not None:

@@ -47,3 +47,15 @@ def test_an_exact_job_and_exact_tasks_run_one_by_one(client, queue):
     assert {client.get(f"{API}/tasks/{t}").json()["batching"] for t in job["task_ids"]} == {"exact"}
     runner = run_all(queue)
     assert runner.batches == [] and len(runner.ran) == 3
+
+
+def test_patch_makes_a_pending_task_exact_and_back(client, queue):
+    job = client.post(
+        f"{API}/jobs", json={"base": BASE, "axes": [{"type": "seed", "values": [1, 2, 3]}]}
+    ).json()
+    first, second, third = job["task_ids"]
+    patched = client.patch(f"{API}/tasks/{second}", json={"exact": True})
+    assert patched.status_code == 200 and patched.json()["batching"] == "exact"
+    assert client.patch(f"{API}/tasks/{third}", json={"exact": False}).json()["batching"] is None
+    runner = run_all(queue)
+    assert runner.batches == [[first, third]] and runner.ran == [first, third, second]

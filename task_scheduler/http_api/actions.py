@@ -81,6 +81,7 @@ def apply_edit(
         checkpoint=edit.checkpoint,
         name=edit.name,
         worker_pin=edit.worker,
+        exact=edit.exact,
     )
 
 
@@ -94,10 +95,11 @@ def patch_task(
     params: dict[str, Any] | None,
     script_args: dict[str, Any] | None,
     worker: str | None = None,
+    exact: bool | None = None,
 ) -> Task:
     """Our PATCH: stored names, merged; ``clear_checkpoint`` when the body sent ``null``."""
     task = services.queue.get(task_id)
-    edit = Edit(name=name, worker=worker.strip() if worker is not None else None)
+    edit = Edit(name=name, worker=worker.strip() if worker is not None else None, exact=exact)
     if checkpoint is not None:
         edit.checkpoint = checkpoint.strip()
     elif clear_checkpoint:

@@ -299,6 +299,7 @@ class Edit:
     checkpoint: str | None = None  # "" clears it
     name: str | None = None
     worker: str | None = None  # "" lets any worker run it
+    exact: bool | None = None  # True: never in an auto-batch
 
 
 def api_changes(kind: str, changes: dict[str, Any], task: Task) -> Edit:

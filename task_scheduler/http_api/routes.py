@@ -250,6 +250,7 @@ def add_task_routes(router: APIRouter, services: ApiServices) -> None:
             params=body.params,
             script_args=body.script_args,
             worker=body.worker,
+            exact=body.exact,
         )
         return public(task_id)
 

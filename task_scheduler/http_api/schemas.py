@@ -173,6 +173,9 @@ class TaskPatch(ApiModel):
     worker: Optional[str] = field(
         None, max_length=200, description="Run only on this worker; an empty string lets any worker run it."
     )
+    exact: Optional[bool] = field(
+        None, description="true: always run it alone; false: it may join an auto-batch."
+    )
 
 
 @with_example({"before": "0f8fad5bd9cb469fa16570867728950e"})
