@@ -47,8 +47,7 @@ def batch_key(task: Task) -> str | None:
         return None
     rest = {name: value for name, value in params.items() if name not in VARYING}
     for name in ("seed", "subseed"):
-        value = params.get(name, -1)
-        if isinstance(value, bool) or not isinstance(value, int):
+        if _whole_seed(params.get(name, -1)) is None:
             return None  # a seed the WebUI must parse itself ("", "123"): run it as it is
     for name in ("prompt", "negative_prompt"):
         if not isinstance(params.get(name, ""), str):
@@ -66,6 +65,15 @@ def batch_key(task: Task) -> str | None:
         ensure_ascii=False,
         default=str,
     )
+
+
+def _whole_seed(value: Any) -> int | None:
+    """A seed as the WebUI's Seed field gives it (an int; gradio 3 may send 1234.0), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, int) else None
 
 
 def origin(task: Task) -> str:
@@ -151,8 +159,8 @@ def resolved_seeds(tasks: Sequence[Task], rng: random.Random | None = None) -> l
     for task in tasks:
         params = dict(task.params)
         for name in ("seed", "subseed"):
-            if params.get(name, -1) == -1:
-                params[name] = int(draw.randrange(4294967294))
+            seed = _whole_seed(params.get(name, -1))
+            params[name] = int(draw.randrange(4294967294)) if seed is None or seed == -1 else seed
         out.append(replace(task, params=params))
     return out
 

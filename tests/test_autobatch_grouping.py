@@ -189,6 +189,12 @@ def test_out_of_memory_halves_the_batch_for_that_model_and_size_only():
     assert policy.limit(queue[0]) == 2
 
 
+def test_a_seed_the_seed_field_sent_as_a_whole_float_joins_as_its_int():
+    assert batch_key(task(params={"seed": 7.0})) == batch_key(task(params={"seed": 7}))
+    assert batch_key(task(params={"seed": 7.5})) is None
+    assert resolved_seeds([task(params={"seed": 7.0})])[0].params["seed"] == 7
+
+
 def test_combined_lists_each_tasks_prompt_and_seed_in_order_and_asks_for_no_grid():
     tasks = [task("a", params={"seed": 5}), task("b", params={"seed": -1, "negative_prompt": "n2"})]
     one = combined(resolved_seeds(tasks))
