@@ -72,8 +72,23 @@ def main() -> None:
         answer = page.evaluate("window.__q[0]")
         ids = answer["task_ids"]
         figures["queued"] = answer["message"]
+        page.locator("#tabs > .tab-nav button").filter(has_text="Task Queue").first.click()
         webui.post(QUEUE + "/queue/resume")
         started = time.monotonic()
+        page.wait_for_function("document.querySelectorAll('.tsq-current').length >= 4", timeout=120_000)
+        deadline = time.monotonic() + 60
+        progress: list[str] = []
+        while time.monotonic() < deadline:  # every card shows its progress (the first one: the WebUI's)
+            progress = [
+                page.locator(f".tsq-current[data-id='{task_id}'] .tsq-progress-host").inner_text()
+                for task_id in ids
+            ]
+            if all("%" in text for text in progress):
+                break
+            page.wait_for_timeout(500)
+        figures["running_cards"] = page.locator(".tsq-current").count()
+        figures["running_progress"] = progress
+        page.screenshot(path=str(shots / "2-running-batch-progress-on-every-card.png"))
         tasks = webui.wait_finished(ids, args.timeout)
         figures["run_s"] = round(time.monotonic() - started, 1)
         figures["statuses"] = [t["status"] for t in tasks]
@@ -89,10 +104,9 @@ def main() -> None:
         )
         figures["ran_with_third"] = len(webui.task(ids[2]).get("ran_with") or [])
 
-        page.locator("#tabs > .tab-nav button").filter(has_text="Task Queue").first.click()
         page.wait_for_selector(f".tsq-history-row[data-id='{ids[0]}']", timeout=60_000)
         page.wait_for_timeout(1500)  # thumbnails
-        page.screenshot(path=str(shots / "2-task-queue-history-batch-of-4.png"))
+        page.screenshot(path=str(shots / "3-task-queue-history-batch-of-4.png"))
         marks = [
             page.locator(f".tsq-history-row[data-id='{task_id}'] .tsq-batch").inner_text() for task_id in ids
         ]
@@ -100,7 +114,7 @@ def main() -> None:
         page.locator(f".tsq-history-row[data-id='{ids[2]}'] .tsq-open").click()
         page.wait_for_selector(".tsq-details .tsq-infotext", timeout=30_000)
         page.wait_for_timeout(1000)
-        page.screenshot(path=str(shots / "3-details-of-the-third.png"))
+        page.screenshot(path=str(shots / "4-details-of-the-third.png"))
         figures["details_infotext_third"] = page.locator(".tsq-details .tsq-infotext").inner_text()
         page.locator(".tsq-details .tsq-load-txt2img").click()
         page.wait_for_selector("#tab_txt2img", state="visible", timeout=30_000)
@@ -113,7 +127,7 @@ def main() -> None:
         figures["third_seed"] = tasks[2]["params"]["seed"]
         figures["load_restores_own_seed"] = figures["loaded_seed"] == want
         figures["loaded_prompt"] = page.locator("#txt2img_prompt textarea").input_value()
-        page.screenshot(path=str(shots / "4-loaded-into-txt2img.png"))
+        page.screenshot(path=str(shots / "5-loaded-into-txt2img.png"))
         figures["page_errors"] = errors
         browser.close()
     report(figures, args.json)

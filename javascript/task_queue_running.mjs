@@ -104,7 +104,7 @@ function mountRunning({state, api, act, openDetails, inWebUI, onProgress}) {
         // The WebUI's own bar and live preview exist only for a task of this WebUI's own worker:
         // the WebUI's progress API knows nothing of a task another process runs.
         ui.previewHost.hidden = true;
-        if (inWebUI() && isLocal(state, task) && webuiProgressFor !== task.id) {
+        if (inWebUI() && isLocal(state, task) && webuiProgressFor !== task.id && leadsItsBatch(task)) {
             webuiProgressFor = task.id;
             ui.progress.hidden = true;
             ui.previewHost.hidden = false;
@@ -125,6 +125,14 @@ function mountRunning({state, api, act, openDetails, inWebUI, onProgress}) {
             }
         }
         return card;
+    }
+
+    /** The WebUI knows a batch by its first task (it runs as that one's Generate); the other
+     * tasks of the batch show the progress the queue keeps for each of them. */
+    function leadsItsBatch(task) {
+        if (!task.batch_id) return true;
+        const first = state.running.find((other) => other.batch_id === task.batch_id);
+        return !first || first.id === task.id;
     }
 
     /** The latest progress of a running task, for the Workers strip (state.progress). */

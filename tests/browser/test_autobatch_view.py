@@ -48,3 +48,26 @@ def test_four_new_seeds_run_as_one_batch_each_with_its_own_seed_in_the_tab(page,
     seed_box = page.locator("#txt2img_seed input").first
     wait_for(lambda: seed_box.input_value() == str(seeds[2]), what="the third task's seed in txt2img")
     assert page.errors == []
+
+
+def test_every_task_of_a_running_batch_shows_its_progress(page, api):
+    job = api.post(
+        "/jobs",
+        json={
+            "base": {"prompt": "a slow fox", "steps": 400, "width": 64, "height": 64},
+            "axes": [{"type": "seed", "values": [1, 2, 3, 4]}],
+        },
+    ).json()
+    open_queue(page)
+    api.post("/queue/resume")
+    wait_for(lambda: page.locator(".tsq-current").count() == 4, what="four running cards")
+    for task_id in job["task_ids"]:
+        card = page.locator(f".tsq-current[data-id='{task_id}']")
+        assert card.locator(".tsq-batch").inner_text() == "batch of 4"
+        wait_for(
+            lambda c=card: "%" in c.locator(".tsq-progress-host").inner_text(), what=f"progress of {task_id}"
+        )
+    api.post("/queue/pause")
+    api.delete(f"/tasks/{job['task_ids'][0]}")  # interrupts the batch; the others wait again
+    wait_for(lambda: len(api.get("/queue").json()["pending"]) == 3, what="the three back in the queue")
+    assert page.errors == []
