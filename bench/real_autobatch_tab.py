@@ -10,6 +10,7 @@ Screenshots go to ``--shots``. Prints the figures (JSON last with ``--json``).
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -83,7 +84,7 @@ def main() -> None:
                 page.locator(f".tsq-current[data-id='{task_id}'] .tsq-progress-host").inner_text()
                 for task_id in ids
             ]
-            if all("%" in text for text in progress):
+            if all(re.search(r"([1-9]\d*)%", text) for text in progress):  # under way on every card
                 break
             page.wait_for_timeout(500)
         figures["running_cards"] = page.locator(".tsq-current").count()
