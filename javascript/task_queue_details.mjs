@@ -14,6 +14,14 @@ import {kindBadge} from "./task_queue_rows.mjs";
  * Returns {el, lightbox, open(taskId), reload, render, escape}: the tab calls reload() with every
  * refresh while a panel is open, then render(); escape() answers the Esc key.
  */
+/** "3 other tasks (a1b2c3d4, …)" for a task that ran in one WebUI batch with others; "" when alone. */
+function batchMates(task) {
+    const others = task.ran_with || [];
+    if (!task.batch_id || !others.length) return "";
+    const names = others.slice(0, 4).map((id) => id.slice(0, 8)).join(", ") + (others.length > 4 ? ", …" : "");
+    return others.length + " other task" + (others.length === 1 ? "" : "s") + " (" + names + ")";
+}
+
 function mountDetails({state, api, act, findBridge}) {
     const ui = {
         host: h("div", {class: "tsq-details-host"}),
@@ -180,6 +188,7 @@ function mountDetails({state, api, act, findBridge}) {
                         ["Captured in", {forge: "Forge", neo: "Forge Neo", a1111: "AUTOMATIC1111"}[task.needs_webui] || task.needs_webui],
                         ["User", task.user],
                         ["Requeued from", task.requeued_from],
+                        ["Ran in one batch with", batchMates(task)],
                     ]
                         .filter(([, v]) => v)
                         .map(([k, v]) => [h("dt", {text: k}), h("dd", {text: String(v)})]),

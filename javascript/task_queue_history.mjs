@@ -4,7 +4,7 @@
 
 import {append, button, clear, h, preview} from "./task_queue_dom.mjs";
 import {duration, seconds, title, when} from "./task_queue_format.mjs";
-import {bookmarkButton, facts, kindBadge, reconcile, renderBulk, runBulk, selectBox, warningMark} from "./task_queue_rows.mjs";
+import {batchBadge, bookmarkButton, facts, kindBadge, reconcile, renderBulk, runBulk, selectBox, warningMark} from "./task_queue_rows.mjs";
 
 const HISTORY_PAGE = 50;
 const STATUSES = ["done", "failed", "interrupted", "cancelled"];
@@ -132,6 +132,7 @@ function mountHistory({state, api, act, renderNotice, openDetails}) {
                 h("span", {class: "tsq-badge tsq-state tsq-state-" + task.status, text: task.status}),
                 kindBadge(task),
                 warningMark(task),
+                batchBadge(task, (state.history && state.history.tasks) || [task]),
                 task.result && task.result.images && task.result.images.length
                     ? h("img", {
                           class: "tsq-thumb",

@@ -45,6 +45,17 @@ function startText(task) {
     return "starts " + (sameDay ? time : at.toLocaleDateString([], {weekday: "short"}) + " " + time);
 }
 
+/** "batch of 4" on a task that ran (runs) in one WebUI batch with others of ``tasks``; else null. */
+function batchBadge(task, tasks) {
+    if (!task.batch_id) return null;
+    const size = tasks.filter((other) => other.batch_id === task.batch_id).length;
+    return h("span", {
+        class: "tsq-badge tsq-batch",
+        title: "ran as one WebUI batch with the other tasks marked so (batch " + task.batch_id.slice(0, 8) + ")",
+        text: size > 1 ? "batch of " + size : "batch",
+    });
+}
+
 function facts(task) {
     const p = task.params || {};
     const items = [
@@ -196,4 +207,4 @@ async function runBulk(api, act, action, selected, order) {
     });
 }
 
-export {bookmarkButton, facts, kindBadge, reconcile, renderBulk, runBulk, selectBox, waitsFor, warningMark};
+export {batchBadge, bookmarkButton, facts, kindBadge, reconcile, renderBulk, runBulk, selectBox, waitsFor, warningMark};

@@ -6,7 +6,7 @@
 
 import {button, h, preview} from "./task_queue_dom.mjs";
 import {duration, title} from "./task_queue_format.mjs";
-import {kindBadge} from "./task_queue_rows.mjs";
+import {batchBadge, kindBadge} from "./task_queue_rows.mjs";
 import {isLocal, severalWorkers, workerName} from "./task_queue_workers.mjs";
 
 const PROGRESS_POLL_MS = 1000;
@@ -35,7 +35,8 @@ function mountRunning({state, api, act, openDetails, inWebUI, onProgress}) {
         let previous = null;
         for (const task of state.running) {
             const where = whereText(task);
-            const key = [task.name, task.params && task.params.prompt, task.worker, where].join("|");
+            const batch = task.batch_id ? state.running.filter((t) => t.batch_id === task.batch_id).length : 0;
+            const key = [task.name, task.params && task.params.prompt, task.worker, where, batch].join("|");
             let card = cards.get(task.id);
             if (!card || card.key !== key) {
                 const fresh = buildCard(task, where, key);
@@ -81,6 +82,7 @@ function mountRunning({state, api, act, openDetails, inWebUI, onProgress}) {
                     "div",
                     {class: "tsq-current-title"},
                     kindBadge(task),
+                    batchBadge(task, state.running),
                     h("span", {class: "tsq-title", text: title(task, 120)}),
                     where ? h("span", {class: "tsq-badge tsq-where", text: where}) : null,
                 ),
@@ -102,7 +104,7 @@ function mountRunning({state, api, act, openDetails, inWebUI, onProgress}) {
         // The WebUI's own bar and live preview exist only for a task of this WebUI's own worker:
         // the WebUI's progress API knows nothing of a task another process runs.
         ui.previewHost.hidden = true;
-        if (inWebUI() && isLocal(state, task) && webuiProgressFor !== task.id) {
+        if (inWebUI() && isLocal(state, task) && webuiProgressFor !== task.id && leadsItsBatch(task)) {
             webuiProgressFor = task.id;
             ui.progress.hidden = true;
             ui.previewHost.hidden = false;
@@ -123,6 +125,14 @@ function mountRunning({state, api, act, openDetails, inWebUI, onProgress}) {
             }
         }
         return card;
+    }
+
+    /** The WebUI knows a batch by its first task (it runs as that one's Generate); the other
+     * tasks of the batch show the progress the queue keeps for each of them. */
+    function leadsItsBatch(task) {
+        if (!task.batch_id) return true;
+        const first = state.running.find((other) => other.batch_id === task.batch_id);
+        return !first || first.id === task.id;
     }
 
     /** The latest progress of a running task, for the Workers strip (state.progress). */

@@ -54,7 +54,8 @@ class Catalog:
     #: the ``<kind:...>`` extra networks the WebUI understands (``lora``, ``lyco``, ``hypernet``)
     network_kinds: Names = None
     version: str = ""
-    _index: list = field(default_factory=list, compare=False, repr=False)
+    #: the lookup sets, built once (not an init field: a ``replace``d catalog builds its own)
+    _index: list = field(default_factory=list, init=False, compare=False, repr=False)
 
     def index(self) -> CatalogIndex:
         """The lookup sets of this catalog, built on first use and kept with it."""

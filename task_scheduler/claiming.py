@@ -99,3 +99,28 @@ def pick(
         more.append(fence)
     row = conn.execute(sql + " ORDER BY position LIMIT 1" + lock, more).fetchone()
     return row["id"] if row else head["id"]
+
+
+def following(
+    conn: Any,
+    store: Any,
+    head: Any,
+    skip: Sequence[str],
+    worker_id: str | None,
+    *,
+    now: float,
+    family: str | None = None,
+    lock: str = "",
+    limit: int = 64,
+) -> list[Any]:
+    """The pending tasks this worker may take now that come after ``head`` in queue order, at
+    its priority: the candidates to run in one batch with it (:func:`batching.select_group`)."""
+    runnable, args = runnable_clause(skip, worker_id, now=now, family=family)
+    return store.fetch_many(
+        conn,
+        "WHERE status = 'pending' AND priority = ? AND position > ?"
+        + runnable
+        + " ORDER BY position LIMIT ?"
+        + lock,
+        [head.priority, head.position, *args, limit],
+    )

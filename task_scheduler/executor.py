@@ -23,16 +23,18 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import resume
+from . import batch_run, resume
+from .batching import DEFAULT_FOR_CLICKS, DEFAULT_FOR_JOBS, BatchPolicy
 from .checker import errors_of, warnings_of
 from .errors import InvalidTransition, OutOfMemory, RunnerUnavailable, StoreUnavailable, TaskNotFound
 from .events import WAKES_WORKERS, QueueEvent
-from .runner import ProgressUpdate, Runner, RunResult
-from .task import Task, TaskResult, TaskStatus
+from .outcome import Outcome
+from .runner import ProgressUpdate, Runner
+from .task import Task, TaskStatus
 from .task_queue import Progress, TaskQueue
 from .workers import WorkerIdentity
 
@@ -59,16 +61,10 @@ class ExecutorSettings:
     requeue_interrupted: bool = True
     pause_on_out_of_memory: bool = True
     retention_days: float | None = None
-
-
-@dataclass
-class Outcome:
-    #: None: the runner became unavailable and the task goes back to the queue;
-    #: PENDING: paused inside (or before it began): back to its place, keeping ``made``
-    status: TaskStatus | None
-    run: RunResult | None = None
-    error: str | None = None
-    made: TaskResult | None = None
+    #: auto-batching (:mod:`.batching`): the most tasks of a job or a seed repeat per WebUI
+    #: batch, and of single clicks (0 or 1: off)
+    auto_batch: int = DEFAULT_FOR_JOBS
+    auto_batch_clicks: int = DEFAULT_FOR_CLICKS
 
 
 @dataclass
@@ -100,6 +96,10 @@ class Executor:
         self._thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
         self._current: str | None = None
+        #: the tasks of the batch being run (empty when one task runs alone)
+        self._members: tuple[str, ...] = ()
+        #: batch sizes and what out-of-memory taught (kept while the process lives)
+        self.batching = BatchPolicy()
         self._recovered = False
         self._stop_acted: tuple[str, str] | None = None
         self._progress_written = 0.0
@@ -108,7 +108,7 @@ class Executor:
         self._store_lost = False
         self._judge_leases_after = 0.0
         self._heart: threading.Thread | None = None
-        self._unrecorded: _Unrecorded | None = None
+        self._unrecorded: list[_Unrecorded] = []
         self._after: list[Any] = []
         self._ended = True
         #: since when (store clock) nothing ran here, after a run; None while busy or unloaded
@@ -228,6 +228,10 @@ class Executor:
         current = self._current
         if current is None:
             return
+        for member in self._members or (current,):
+            self._act_on_stop_request_of(member)
+
+    def _act_on_stop_request_of(self, current: str) -> None:
         try:
             reason = self.queue.requested(current)
             if reason == "skip":
@@ -267,11 +271,11 @@ class Executor:
                     continue
                 if not worked and not self._stop.is_set():
                     self._wake.wait(self._idle_step())
-            if self._unrecorded is not None:  # stopping: one last try to keep the result
+            if self._unrecorded:  # stopping: one last try to keep the result
                 try:
                     self._record_pending()
                 except Exception:
-                    log.exception("task %s: its outcome could not be recorded", self._unrecorded.task.id)
+                    log.exception("task %s: its outcome could not be recorded", self._unrecorded[0].task.id)
         finally:
             self._run_after_stop()
 
@@ -306,7 +310,7 @@ class Executor:
         An outcome not yet recorded (the store failed last time) is recorded first, and nothing
         new is claimed until it is.
         """
-        if self._unrecorded is not None:
+        if self._unrecorded:
             self._record_pending()
             return True
         prefer = None
@@ -315,10 +319,18 @@ class Executor:
                 prefer = self.runner.current_checkpoint()
             except Exception:
                 log.exception("runner could not tell its current checkpoint")
-        task = self.queue.claim_next(worker=self.worker, prefer_checkpoint=prefer)
-        if task is None:
+        batches = getattr(self.runner, "run_batch", None) is not None
+        self.batching.for_jobs = self.settings.auto_batch
+        self.batching.for_clicks = self.settings.auto_batch_clicks
+        group = self.queue.claim_group(
+            worker=self.worker,
+            prefer_checkpoint=prefer,
+            batching=self.batching if batches else None,
+            checkpoint_aware=self.settings.checkpoint_aware_order,
+        )
+        if not group:
             return False
-        self._current = task.id
+        self._current = group[0].id
         self._idle_since = None
         if self._unloaded:  # the run loads the model again, as any run does
             self._unloaded = False
@@ -327,10 +339,24 @@ class Executor:
             )
         self._progress_written = 0.0
         try:
-            # kept before the task stops being current: the heartbeat renews its lease throughout
-            self._unrecorded = _Unrecorded(task, self._outcome(task))
+            if len(group) == 1:
+                outcomes = [(group[0], self._outcome(group[0]))]
+            else:
+                self._members = tuple(task.id for task in group)
+                outcomes = batch_run.run_group(
+                    group,
+                    runner=self.runner,
+                    policy=self.batching,
+                    before_start=self._before_start,
+                    ask_after=lambda task: _known(self._stop_request(task, "after it ran")),
+                    run_alone=self._run_alone,
+                    report=lambda update, started: self._report(group[0], update, started, group),
+                )
+            # kept before the tasks stop being current: the heartbeat renews their leases throughout
+            self._unrecorded = [_Unrecorded(task, outcome) for task, outcome in outcomes]
         finally:
             self._current = None
+            self._members = ()
         self._record_pending()
         self._purge_history()
         self._idle_since = self.queue.store.clock()
@@ -390,11 +416,22 @@ class Executor:
         except Exception:
             log.exception("task executor: could not %s", what)
 
+    def _run_alone(self, task: Task) -> Outcome:
+        """One task of a batch that could not run as one, run by itself (stops act on it alone)."""
+        members = self._members
+        self._current, self._members = task.id, ()
+        try:
+            return self._outcome(task)
+        finally:
+            self._current, self._members = members[0] if members else task.id, members
+
     def _record_pending(self) -> None:
-        """Record the kept outcome; on failure keep it (and raise) so the loop retries later."""
-        pending = self._unrecorded
-        if pending is None:
-            return
+        """Record the kept outcomes; on failure keep them (and raise) so the loop retries later."""
+        while self._unrecorded:
+            self._record_one(self._unrecorded[0])
+            self._unrecorded.pop(0)
+
+    def _record_one(self, pending: _Unrecorded) -> None:
         try:
             self._record(pending.task, pending.outcome)
         except (InvalidTransition, TaskNotFound) as exc:
@@ -410,7 +447,6 @@ class Executor:
                     TaskStatus.FAILED, error=f"The outcome ({what}) could not be recorded: {_describe(exc)}"
                 )
             raise
-        self._unrecorded = None
 
     def _stop_request(self, task: Task, when: str) -> str | None:
         """What was asked of the task; ``_UNKNOWN`` when the store is out of reach.
@@ -424,17 +460,25 @@ class Executor:
             log.warning("task %s: its stop request could not be read %s: %s", task.id, when, exc)
             return _UNKNOWN
 
-    def _outcome(self, task: Task) -> Outcome:
+    def _before_start(self, task: Task) -> tuple[Outcome | None, list[str]]:
+        """Whether a claimed task may start: ``(its outcome, [])`` when it may not, else
+        ``(None, the warnings the check found since it was queued)``."""
         stop = self._stop_request(task, "before it started")
         if stop == _UNKNOWN:  # a worker that cannot reach the store starts nothing: back it goes
-            return Outcome(None, error="the task store was out of reach when the task was to start")
+            return Outcome(None, error="the task store was out of reach when the task was to start"), []
         if stop == "paused":  # paused between claim and start: back to its place, untouched
-            return Outcome(TaskStatus.PENDING, made=task.result)
+            return Outcome(TaskStatus.PENDING, made=task.result), []
         if stop is not None:  # stopped between claim and start
-            return Outcome(TaskStatus(stop))
+            return Outcome(TaskStatus(stop)), []
         refused, new_warnings = self._check_at_start(task)
         if refused is not None:
-            return Outcome(TaskStatus.FAILED, error=refused)
+            return Outcome(TaskStatus.FAILED, error=refused), []
+        return None, new_warnings
+
+    def _outcome(self, task: Task) -> Outcome:
+        settled, new_warnings = self._before_start(task)
+        if settled is not None:
+            return settled
         started = time.monotonic()
         try:
             run = self.runner.run(resume.remaining(task), lambda update: self._report(task, update, started))
@@ -519,8 +563,13 @@ class Executor:
         except Exception:
             log.exception("history retention failed; it runs again after the next task")
 
-    def _report(self, task: Task, update: ProgressUpdate, started: float) -> None:
+    def _report(
+        self, task: Task, update: ProgressUpdate, started: float, members: Sequence[Task] = ()
+    ) -> None:
+        """Keep the run's progress in the store; a batch's on every task of it (``members``)."""
         if update.made is not None:  # what the run made so far, not a step of progress
+            if members:  # a batch makes every image at once, one per task: nothing to resume
+                return
             made = resume.partial(task, resume.merged(task, update.made))
             if made is not None:
                 try:
@@ -537,12 +586,13 @@ class Executor:
             return  # "finished" says nothing the task's status will not say at once
         self._progress_written = now
         extra: dict[str, Any] = dict(update.extra)
-        try:
-            self.queue.set_progress(
-                Progress(task.id, update.fraction, update.text, eta, extra), worker=self.worker
-            )
-        except Exception:  # progress is best effort: the run goes on
-            log.exception("task %s: could not write its progress", task.id)
+        for each in members or (task,):
+            try:
+                self.queue.set_progress(
+                    Progress(each.id, update.fraction, update.text, eta, extra), worker=self.worker
+                )
+            except Exception:  # progress is best effort: the run goes on
+                log.exception("task %s: could not write its progress", each.id)
 
     # -- the heartbeat ------------------------------------------------------------------------
 
@@ -573,8 +623,9 @@ class Executor:
         renew them, so a task that ran on through the outage is not run a second time.
         """
         current = self._current
-        unrecorded = self._unrecorded
-        holding = [i for i in (current, unrecorded.task.id if unrecorded else None) if i is not None]
+        running = self._members or ((current,) if current is not None else ())
+        # every task of a running batch, and every outcome kept for the store, stays this worker's
+        holding = list(dict.fromkeys([*running, *(pending.task.id for pending in list(self._unrecorded))]))
         try:
             held = self.queue.workers.heartbeat(
                 self.worker,
@@ -591,9 +642,11 @@ class Executor:
             self._judge_leases_after = time.monotonic() + self.worker.lease_s
         if not current:
             self._wake.set()  # idle: look again (a worker whose model kept a task from us may be gone)
-        if current is not None and current not in held and current == self._current:
+        lapsed = [task_id for task_id in running if task_id not in held]
+        if lapsed and current == self._current:
             log.error(
-                "task %s: this worker's claim lapsed and the task was taken back; stopping its run", current
+                "task %s: this worker's claim lapsed and the task was taken back; stopping its run",
+                ", ".join(lapsed),
             )
             self.runner.interrupt()
         if time.monotonic() < self._judge_leases_after:

@@ -297,6 +297,14 @@ MIGRATIONS: list[tuple[str, Script]] = [
             """,
         },
     ),
+    (
+        "auto-batching: how a task may be batched, and the batch it ran in",
+        """
+        ALTER TABLE task ADD COLUMN batching TEXT;
+        ALTER TABLE task ADD COLUMN batch_id TEXT;
+        CREATE INDEX idx_task_batch ON task (batch_id);
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from .catalog import Catalog
-from .errors import InvalidTaskData
+from .errors import InvalidTaskData, OutOfMemory
 from .task import Task, TaskResult, checkpoint_key
 
 
@@ -58,6 +58,9 @@ class Runner(Protocol):
     # Optional: catalog() -> Catalog | None: what the WebUI has (checkpoints, samplers, LoRAs, ...,
     #   see catalog.py), read from its own lists and the same object until they change; the
     #   checker (checker.py) checks tasks against it when they are queued and when they start.
+    # Optional: run_batch(tasks, progress) -> list[RunResult]: generate compatible tasks (see
+    #   batching.py) as one batch, one result per task in order; raise OutOfMemory when the batch
+    #   does not fit. Without it the executor never batches.
     # Optional: stop_after_current() -> None: end the run after the image in progress, keeping
     #   what it made (the WebUI's "stop generating"); without it a "pause now" lets the task end.
     # Optional: unload_model() -> bool: give the GPU back while the queue is idle (the WebUI's own
@@ -95,6 +98,9 @@ class InMemoryRunner:
     prompt as its only infotext, or, with ``simulate``, what a WebUI would make (:class:`Simulated`).
     With ``checkpoints`` (the names it has), a task naming another one fails, as in a WebUI.
     :attr:`catalog` is what :meth:`catalog` answers (settable: a test's WebUI lists).
+    Batches (:meth:`run_batch`) go to ``batch_behaviour`` (else ``behaviour`` for each of its
+    tasks) or are simulated; a batch of more than
+    ``max_batch`` tasks runs out of memory, as on a GPU. :attr:`batches` lists the ids of each.
     """
 
     def __init__(
@@ -103,8 +109,13 @@ class InMemoryRunner:
         *,
         simulate: Simulated | None = None,
         checkpoints: Collection[str] | None = None,
+        batch_behaviour: Callable[[list[Task]], list[RunResult] | None] | None = None,
+        max_batch: int | None = None,
     ) -> None:
         self.behaviour = behaviour
+        self.batch_behaviour = batch_behaviour
+        self.max_batch = max_batch
+        self.batches: list[list[str]] = []
         self.simulate = simulate
         self.checkpoints = list(checkpoints) if checkpoints is not None else None
         self.catalog_value: Catalog | None = None
@@ -142,6 +153,39 @@ class InMemoryRunner:
             outcome = RunResult(TaskResult(images=[], infotexts=[task.prompt]))
         if self.interrupted.is_set() or self.stopping.is_set():  # as the WebUI counts "stop generating"
             outcome.interrupted = True
+        return outcome
+
+    def run_batch(self, tasks: list[Task], progress: ProgressCallback) -> list[RunResult]:
+        """``tasks`` as one batch (:mod:`.batching`): one result per task, in order."""
+        self.interrupted.clear()
+        self.stopping.clear()
+        self.report = progress
+        head = tasks[0]
+        if head.checkpoint and head.checkpoint != self.loaded_checkpoint:
+            self._check_checkpoint(head.checkpoint)
+            self.loaded_checkpoint = head.checkpoint
+            self.checkpoint_loads.append(head.checkpoint)
+        if self.max_batch is not None and len(tasks) > self.max_batch:
+            raise OutOfMemory(f"a batch of {len(tasks)} does not fit (at most {self.max_batch})")
+        self.batches.append([task.id for task in tasks])
+        self.ran.extend(task.id for task in tasks)
+        progress(ProgressUpdate(0.0, "started"))
+        outcome: list[RunResult] | None = None
+        if self.batch_behaviour is not None:
+            outcome = self.batch_behaviour(tasks)
+        elif self.behaviour is not None:  # each task's part of the batch, as it would run alone
+            outcome = [
+                self.behaviour(task) or RunResult(TaskResult(images=[], infotexts=[task.prompt]))
+                for task in tasks
+            ]
+        elif self.simulate is not None:
+            outcome = _simulated_batch(tasks, self.simulate, progress, self.interrupted)
+        if outcome is None:
+            outcome = [RunResult(TaskResult(images=[], infotexts=[task.prompt])) for task in tasks]
+        progress(ProgressUpdate(1.0, "finished"))
+        if self.interrupted.is_set() or self.stopping.is_set():
+            for run in outcome:
+                run.interrupted = True
         return outcome
 
     def _check_checkpoint(self, name: str) -> None:
@@ -235,3 +279,34 @@ def _simulated_run(
         if stopping.is_set():
             break
     return RunResult(made)
+
+
+def _simulated_batch(
+    tasks: list[Task], simulate: Simulated, progress: ProgressCallback, interrupted: threading.Event
+) -> list[RunResult]:
+    """:class:`Simulated`'s run of a batch: the steps once for all, then each task's image with its
+    own seed and infotext, as the task alone would have made it; nothing after an interrupt."""
+    from PIL import Image, PngImagePlugin
+
+    steps = _whole(tasks[0].params, "steps", 20)
+    for step in range(steps):
+        if interrupted.is_set() or (simulate.step_s and interrupted.wait(simulate.step_s)):
+            return [RunResult() for _ in tasks]
+        progress(ProgressUpdate((step + 1) / steps, f"step {step + 1}/{steps}"))
+    simulate.images_dir.mkdir(parents=True, exist_ok=True)
+    runs: list[RunResult] = []
+    for task in tasks:
+        params = task.params
+        seed = params.get("seed")
+        image_seed = seed if isinstance(seed, int) and seed >= 0 else random.randrange(2**32)
+        size = (_whole(params, "width", 8), _whole(params, "height", 8))
+        infotext = (
+            f"{task.prompt}\nSteps: {steps}, Seed: {image_seed}, Size: {size[0]}x{size[1]}, "
+            f"Model: {task.checkpoint or 'simulated'}"
+        )
+        info = PngImagePlugin.PngInfo()
+        info.add_text("parameters", infotext)
+        path = simulate.images_dir / f"{task.id}-00000-{image_seed}.png"
+        Image.new("RGB", size, (image_seed % 256, 0, 0)).save(path, pnginfo=info)
+        runs.append(RunResult(TaskResult([str(path)], [infotext], [image_seed])))
+    return runs

@@ -299,6 +299,9 @@ class SavedTasks:
         saved = self.get(saved_id)
         draw = rng or (lambda: random.randrange(0, 2**32))
         news = [saved.as_new_task(seed=draw() if new_seeds else None, user=user) for _ in range(times)]
+        if new_seeds and times > 1:  # a seed repeat: auto-batching may run them together
+            for new in news:
+                new.batching = "repeat"
         return self.queue.enqueue_many(news, at=at)
 
     # -- internals ---------------------------------------------------------------------------

@@ -60,6 +60,8 @@ UPDATABLE = frozenset(
         "repeat_keep_seeds",
         "repeat_stopped",
         "repeat_series",
+        "batching",
+        "batch_id",
     }
 )
 _JSON_COLUMNS = frozenset({"params", "script_args", "warnings"})
@@ -70,7 +72,8 @@ TASK_COLUMNS = (
     "id, kind, name, status, params, script_args, script_name, checkpoint, source, priority, position, "
     "pinned, job_id, bookmarked, created_at, updated_at, started_at, finished_at, result, error, warnings, "
     "attempts, crashes, user, callback_url, requeued_from, worker_id, lease_expires_at, worker_pin, "
-    "not_before, repeat_times, repeat_round, repeat_keep_seeds, repeat_stopped, repeat_series, needs_webui"
+    "not_before, repeat_times, repeat_round, repeat_keep_seeds, repeat_stopped, repeat_series, needs_webui, "
+    "batching, batch_id"
 )
 
 
@@ -373,6 +376,8 @@ class Store:
                 int(task.repeat_stopped),
                 task.repeat_series,
                 task.needs_webui,
+                task.batching,
+                task.batch_id,
                 checkpoint_key(task.checkpoint),
                 search_text(task.name, task.params, task.checkpoint),
             ),
@@ -572,6 +577,8 @@ def _read_row(row: Row) -> Task:
         repeat_stopped=bool(row["repeat_stopped"]),
         repeat_series=row["repeat_series"],
         needs_webui=row["needs_webui"],
+        batching=row["batching"],
+        batch_id=row["batch_id"],
     )
 
 

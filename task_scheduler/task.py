@@ -171,6 +171,11 @@ class Task:
     #: the WebUI family (:data:`WEBUI_FAMILIES`) whose argument names it holds (a Queue-button
     #: capture); only a worker of that family takes it. None: runs anywhere (the API's schema)
     needs_webui: str | None = None
+    #: how it may be auto-batched (:mod:`.batching`): None (as its origin says), "repeat" (one of
+    #: a "Queue N times with new seeds"), "exact" (always one by one)
+    batching: str | None = None
+    #: the id shared by the tasks that ran together as one WebUI batch (None: it ran alone)
+    batch_id: str | None = None
     #: why the stored row could not be read (listed as damaged, never run); None for a sound row
     damaged: str | None = None
 
@@ -248,6 +253,8 @@ class NewTask:
     repeat_keep_seeds: bool = False
     repeat_round: int = 1
     repeat_series: str | None = None
+    #: see :attr:`Task.batching`
+    batching: str | None = None
 
     @classmethod
     def from_task(cls, task: Task, files: list[str] | None = None, **changes: Any) -> NewTask:
@@ -267,6 +274,7 @@ class NewTask:
             "worker_pin": task.worker_pin,
             "needs_webui": task.needs_webui,
             "files": list(files or []),
+            "batching": task.batching,
         }
         values.update(changes)
         return cls(**values)
@@ -275,6 +283,8 @@ class NewTask:
 #: WebUI families whose Generate signatures (argument names, script titles) differ
 WEBUI_FAMILIES = ("forge", "neo", "a1111")
 
+#: the values of :attr:`Task.batching`
+BATCHING: tuple[str | None, ...] = (None, "repeat", "exact")
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MAX_NAME_LENGTH = 200
 
@@ -301,6 +311,8 @@ def validate_new_task(new: NewTask) -> NewTask:
         raise InvalidTaskData("worker", "must be a worker's id (text of at most 200 characters)")
     if new.needs_webui is not None and new.needs_webui not in WEBUI_FAMILIES:
         raise InvalidTaskData("needs_webui", f"must be one of {', '.join(WEBUI_FAMILIES)} or null")
+    if new.batching not in BATCHING:
+        raise InvalidTaskData("batching", f"must be one of {', '.join(repr(b) for b in BATCHING)}")
     check_task(new.params, new.script_args, new.priority)
     check_timing(new.not_before, new.repeat_times)
     for label, value in (("params", new.params), ("script_args", new.script_args)):

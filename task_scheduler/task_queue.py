@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from . import claiming, ordering, repeat, schedule
+from .batching import BatchPolicy, select_group
 from .checker import Problem, TaskChecker, TaskRefused, errors_of, grouped, warnings_of
 from .errors import InvalidTaskData, InvalidTransition, StoreConflict, TaskNotFound
 from .events import EventBus, Listener, QueueEvent
@@ -236,6 +237,7 @@ class TaskQueue:
                 crashes=item.crashes,
                 worker_pin=item.worker_pin,
                 needs_webui=item.needs_webui,
+                batching=item.batching,
                 not_before=item.not_before,
                 repeat_times=item.repeat_times,
                 repeat_round=item.repeat_round,
@@ -281,6 +283,14 @@ class TaskQueue:
                 (task.priority, task.priority, task.position),
             ).fetchone()[0]
             return ahead + 1
+
+    def batch_of(self, batch_id: str) -> list[str]:
+        """The ids of the tasks that ran (or run) together as one batch, in run order."""
+        with self.store.read() as conn:
+            rows = conn.execute(
+                "SELECT id FROM task WHERE batch_id = ? ORDER BY priority DESC, position", (batch_id,)
+            ).fetchall()
+        return [row[0] for row in rows]
 
     def running(self) -> list[Task]:
         with self.store.read() as conn:
@@ -363,17 +373,41 @@ class TaskQueue:
         idle worker has loaded. Pending tasks of a held job (see :mod:`.jobs`), and tasks pinned
         to another worker, are passed over. Returns None when nothing may run (empty, or paused).
         """
+        group = self.claim_group(
+            worker=worker, prefer_checkpoint=prefer_checkpoint, skip_checkpoints=skip_checkpoints
+        )
+        return group[0] if group else None
+
+    def claim_group(
+        self,
+        *,
+        worker: WorkerIdentity | None = None,
+        prefer_checkpoint: str | None = None,
+        skip_checkpoints: Collection[str] = (),
+        batching: BatchPolicy | None = None,
+        checkpoint_aware: bool = True,
+    ) -> list[Task]:
+        """:meth:`claim_next`, and with ``batching`` the tasks that run with it as one batch
+        (:func:`batching.select_group`), all marked running under one lease and one ``batch_id``
+        in the same transaction; empty when nothing may run."""
         for attempt in range(3):
             try:
-                return self._claim_once(worker, prefer_checkpoint, skip_checkpoints)
+                return self._claim_once(
+                    worker, prefer_checkpoint, skip_checkpoints, batching, checkpoint_aware
+                )
             except StoreConflict:  # lost a race with another process's claim: look again
                 if attempt == 2:
                     raise
-        return None  # pragma: no cover - the loop returns or raises
+        return []  # pragma: no cover - the loop returns or raises
 
     def _claim_once(
-        self, worker: WorkerIdentity | None, prefer_checkpoint: str | None, skip_checkpoints: Collection[str]
-    ) -> Task | None:
+        self,
+        worker: WorkerIdentity | None,
+        prefer_checkpoint: str | None,
+        skip_checkpoints: Collection[str],
+        batching: BatchPolicy | None = None,
+        checkpoint_aware: bool = True,
+    ) -> list[Task]:
         """One claim transaction. It shares the store with other claims (each locks only its
         candidate row, and skips rows another claimer holds) but never with a writer that
         reorders or ends tasks."""
@@ -385,7 +419,7 @@ class TaskQueue:
         with self.store.write(exclusive=False) as conn:
             if worker_id is not None:
                 if self.workers.is_paused(conn, worker_id):
-                    return None
+                    return []
                 skip |= self.workers.only_elsewhere(conn, worker_id)
             if prefer in skip:  # only other workers have it: never run here, preferred or not
                 prefer = None
@@ -429,6 +463,7 @@ class TaskQueue:
                     lease_expires_at=now + worker.lease_s if worker is not None else None,
                     stop_request=None,
                     progress=None,
+                    batch_id=None,
                 )
                 conn.execute("UPDATE task SET attempts = attempts + 1 WHERE id = ?", (chosen,))
                 task = self.store.fetch(conn, chosen)
@@ -450,16 +485,62 @@ class TaskQueue:
                     if holding
                     else claiming.pick(conn, prefer, ordered_skip, worker_id, now, lock=lock, family=family)
                 )
+            group = [task] if task is not None else []
+            if task is not None and batching is not None and not holding:
+                group = self._claim_with(
+                    conn, task, batching, checkpoint_aware, ordered_skip, worker, lock, now=now
+                )
             if worker_id is not None and task is not None:
                 self.workers.set_state(
                     conn, worker_id, state="running", current_task=task.id, checkpoint=prefer_checkpoint
                 )
         for damaged in failed:
             self.events.emit(QueueEvent.FINISHED, damaged)
-        if task is None:
-            return None
-        self.events.emit(QueueEvent.STARTED, task)
-        return task
+        for claimed in group:
+            self.events.emit(QueueEvent.STARTED, claimed)
+        return group
+
+    def _claim_with(
+        self,
+        conn: Any,
+        head: Task,
+        policy: BatchPolicy,
+        checkpoint_aware: bool,
+        skip: Sequence[str],
+        worker: WorkerIdentity | None,
+        lock: str,
+        *,
+        now: float,
+    ) -> list[Task]:
+        """Inside the claim: the tasks that join ``head``'s batch, marked running like it."""
+        worker_id = worker.id if worker is not None else None
+        family = worker.family if worker is not None else None
+        candidates = claiming.following(
+            conn, self.store, head, skip, worker_id, now=now, family=family, lock=lock
+        )
+        members = select_group(head, candidates, policy.limit, checkpoint_aware=checkpoint_aware)
+        if len(members) < 2:
+            return [head]
+        batch_id = new_task_id()
+        self.store.update_fields(conn, head.id, {"batch_id": batch_id}, require=[TaskStatus.RUNNING])
+        claimed: list[Task] = [self.store.fetch(conn, head.id)]
+        for member in members[1:]:
+            now = self.store.clock()
+            self.store.transition(
+                conn,
+                member.id,
+                TaskStatus.RUNNING,
+                started_at=now,
+                finished_at=None,
+                worker_id=worker_id,
+                lease_expires_at=now + worker.lease_s if worker is not None else None,
+                stop_request=None,
+                progress=None,
+                batch_id=batch_id,
+            )
+            conn.execute("UPDATE task SET attempts = attempts + 1 WHERE id = ?", (member.id,))
+            claimed.append(self.store.fetch(conn, member.id))
+        return claimed
 
     def finish(
         self,
@@ -744,12 +825,15 @@ class TaskQueue:
         checkpoint: str | None = None,
         name: str | None = None,
         worker_pin: str | None = None,
+        exact: bool | None = None,
         validate: Callable[[Task], None] | None = None,
         strict: bool = False,
         not_before: Any = ...,
         repeat: Any = ...,
     ) -> Task:
         """Partially update a pending task; the merged task is validated before it is written.
+
+        ``exact``: True keeps it out of auto-batches; False lets it join one again.
 
         ``params`` and ``script_args`` are merged key by key (a ``None`` value removes the key),
         so an edit never resets what it did not mention. The edited task is checked as a new one
@@ -781,6 +865,8 @@ class TaskQueue:
                 times, keep = repeat if repeat is not None else (None, False)
                 fields.update(repeat_times=times, repeat_keep_seeds=bool(keep), repeat_stopped=False)
                 fields["repeat_series"] = (task.repeat_series or task.id) if times is not None else None
+            if exact is not None and exact != (task.batching == "exact"):
+                fields["batching"] = "exact" if exact else None
             edited = replace(task, **fields)
             validate_new_task(NewTask.from_task(edited))
             check_timing(edited.not_before, edited.repeat_times)

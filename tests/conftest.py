@@ -124,6 +124,7 @@ def runner() -> InMemoryRunner:
 
 @pytest.fixture
 def executor(queue: TaskQueue, runner: InMemoryRunner) -> Iterator[Executor]:
-    ex = Executor(queue, runner, ExecutorSettings())
+    """One task per run: auto-batching (on by default for jobs) has its own tests, test_autobatch*."""
+    ex = Executor(queue, runner, ExecutorSettings(auto_batch=0))
     yield ex
     ex.close()

@@ -522,6 +522,9 @@ def test_n_times_with_new_random_seeds(webui, q, files):
     )
     assert outcome.ok
     assert [t.params["seed"] for t in q.pending()] == [11, 22, 33]
+    assert [t.batching for t in q.pending()] == ["repeat"] * 3  # auto-batching may run them together
+    single = cap.enqueue(webui.generate_args("txt2img")[1:], user=None, options=QueueOptions())
+    assert single.ok and q.pending()[-1].batching is None
 
 
 def test_queue_to_start_at_a_time_waits_until_then(webui, q, files, clock):

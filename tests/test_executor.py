@@ -119,14 +119,14 @@ def test_deleting_the_running_task_interrupts_it_and_records_cancelled(queue, ru
 
 def test_a_stop_requested_before_the_run_starts_skips_the_run(queue, runner, executor, monkeypatch):
     task = queue.enqueue(make_task())
-    real_claim = queue.claim_next
+    real_claim = queue.claim_group
 
     def claim_then_user_interrupts(**kw):
         claimed = real_claim(**kw)
-        queue.request_stop(claimed.id, "interrupted")
+        queue.request_stop(claimed[0].id, "interrupted")
         return claimed
 
-    monkeypatch.setattr(queue, "claim_next", claim_then_user_interrupts)
+    monkeypatch.setattr(queue, "claim_group", claim_then_user_interrupts)
     executor.run_one()
     assert runner.ran == [] and queue.get(task.id).status is TaskStatus.INTERRUPTED
 

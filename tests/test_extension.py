@@ -261,6 +261,12 @@ def test_changed_settings_reach_the_running_executor(ext_env):
     assert executor.settings.checkpoint_aware_order is False
     assert executor.settings.pause_on_out_of_memory is False
     assert executor.settings.retention_days == 7
+    assert (executor.settings.auto_batch, executor.settings.auto_batch_clicks) == (4, 0)
+    shared.opts.set(settings.AUTO_BATCH, "8")
+    shared.opts.set(settings.AUTO_BATCH_CLICKS, "2")
+    assert (executor.settings.auto_batch, executor.settings.auto_batch_clicks) == (8, 2)
+    shared.opts.set(settings.AUTO_BATCH, settings.BATCH_OFF)
+    assert executor.settings.auto_batch == 0
 
 
 def test_read_settings_defaults_and_values():

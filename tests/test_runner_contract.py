@@ -17,7 +17,9 @@ The contract:
   file name or its stem); a task naming no checkpoint keeps it;
 * a task naming a checkpoint the runner lacks fails with a message naming it, and the loaded
   checkpoint stays;
-* ``stop_after_current()``, where the runner has it, ends the run after the image in progress.
+* ``stop_after_current()``, where the runner has it, ends the run after the image in progress;
+* ``run_batch()``, where the runner has it, gives each task of a batch the image, seed and
+  infotext it makes alone.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class Capabilities:
     #: it has ``stop_after_current()`` (the WebUI's "stop generating"); the remote runner cannot
     #: ask a WebUI for that over its API
     stop_after_current: bool
+    #: it has ``run_batch()`` (auto-batching); the WebUI's HTTP API takes one prompt and seed a call
+    batches: bool = True
 
 
 @dataclass
@@ -110,7 +114,7 @@ def _remote(tmp_path: Path, files: FileStore) -> Iterator[Harness]:
         yield Harness(
             runner,
             ("model-a.safetensors", "model-b.safetensors"),
-            Capabilities(False),
+            Capabilities(False, batches=False),
             fake.hold,
             fake.release,
         )
@@ -307,3 +311,24 @@ def test_stop_after_current_ends_the_run_after_the_image_in_progress(harness):
     made = images_of(run.result)
     assert 1 <= len(made) < 200
     check_shape(run.result)  # the image in progress was finished: every seed has its image
+
+
+def test_a_batch_gives_each_task_the_image_seed_and_infotext_it_makes_alone(harness):
+    run_batch = getattr(harness.runner, "run_batch", None)
+    assert (run_batch is not None) == harness.capabilities.batches
+    if run_batch is None:
+        return
+    tasks = [
+        make("a fox", seed=11),
+        make("an owl", seed=12, negative_prompt="blurry"),
+        make("a fox", seed=13),
+    ]
+    runs = run_batch(tasks, lambda update: None)
+    assert len(runs) == len(tasks)
+    for task, run in zip(tasks, runs, strict=True):
+        check_shape(run.result)
+        assert run.result.seeds == [task.params["seed"]] and not run.interrupted
+        alone = harness.runner.run(task, lambda update: None).result
+        assert run.result.infotexts == alone.infotexts
+        with Image.open(run.result.images[0]) as mine, Image.open(alone.images[0]) as single:
+            assert mine.convert("RGB").tobytes() == single.convert("RGB").tobytes()

@@ -51,6 +51,7 @@ def test_a_saved_task_is_queued_again_with_its_seed_or_new_seeds(saved, queue, f
     draws = iter([5, 6, 7])
     fresh = saved.queue_copies(template.id, times=3, new_seeds=True, rng=lambda: next(draws))
     assert [t.params["seed"] for t in fresh] == [5, 6, 7]
+    assert [t.batching for t in fresh] == ["repeat"] * 3 and same.batching is None
     assert saved.get(template.id).params["seed"] == 77  # the template keeps its own
     with pytest.raises(InvalidTaskData, match="times"):
         saved.queue_copies(template.id, times=0)

@@ -89,6 +89,7 @@ def apply_edit(
         name=edit.name,
         worker_pin=edit.worker,
         strict=strict,
+        exact=edit.exact,
     )
 
 
@@ -105,11 +106,12 @@ def patch_task(
     strict: bool = False,
     not_before: Any = ...,
     repeat: Any = ...,
+    exact: bool | None = None,
 ) -> Task:
     """Our PATCH: stored names, merged; ``clear_checkpoint`` when the body sent ``null``;
     ``not_before`` / ``repeat`` (``...``: not sent) set or clear the task's timing."""
     task = services.queue.get(task_id)
-    edit = Edit(name=name, worker=worker.strip() if worker is not None else None)
+    edit = Edit(name=name, worker=worker.strip() if worker is not None else None, exact=exact)
     if checkpoint is not None:
         edit.checkpoint = checkpoint.strip()
     elif clear_checkpoint:

@@ -75,6 +75,10 @@ class JobCreate(pd.ApiModel):
     )
     mode: Optional[Literal["cartesian", "zip"]] = None
     dry_run: Optional[bool] = pd.field(None, description="Only count the tasks and preview the first few.")
+    exact: Optional[bool] = pd.field(
+        None,
+        description="Run its tasks one by one, never as auto-batches (default: batched when they can be).",
+    )
     preview: Optional[int] = pd.field(None, ge=0, le=50, description="How many tasks a dry run shows (5).")
     position: Optional[Position] = None
     strict: Optional[bool] = pd.field(None, description="Refuse the sweep for a warning too.")
@@ -352,6 +356,9 @@ def make_jobs_router(services: ApiServices) -> APIRouter:
             new = base.store_files(services.files)  # fills the base's image tags: expand again
             built = expand(new, axes, mode=mode, cap=cap, name=name)
         origin = {**sweep_origin(axes, mode), "base": "task" if source_task else new.kind}
+        if body.exact:
+            for item in built:
+                item.new.batching = "exact"
         try:
             job, tasks = jobs.create(
                 [t.new for t in built],

@@ -142,6 +142,7 @@ TASK_FIELDS = (
     "not_before",
     "repeat",
     "strict",
+    "exact",
 )
 SCRIPT_FIELDS = ("script_name", "script_args", "alwayson_scripts")
 INPUT_IMAGES = ("init_images", "mask")
@@ -239,6 +240,7 @@ def prepare_task(
     repeat = repeat_args(values.get("repeat"))
     if repeat is not None:
         new.repeat_times, new.repeat_keep_seeds = repeat
+    new.batching = "exact" if values.get("exact") else None
     return prepared
 
 
@@ -317,6 +319,7 @@ class Edit:
     checkpoint: str | None = None  # "" clears it
     name: str | None = None
     worker: str | None = None  # "" lets any worker run it
+    exact: bool | None = None  # True: never in an auto-batch
 
 
 def api_changes(kind: str, changes: dict[str, Any], task: Task) -> Edit:
@@ -340,6 +343,7 @@ def api_changes(kind: str, changes: dict[str, Any], task: Task) -> Edit:
             "priority",
             "callback_url",
             "worker",
+            "exact",
             "infotext",
             "not_before",
             "repeat",

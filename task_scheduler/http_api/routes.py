@@ -71,9 +71,12 @@ def add_task_routes(router: APIRouter, services: ApiServices) -> None:
 
     def public(task_id: str) -> dict[str, Any]:
         task = queue.get(task_id)
-        return task_public(
+        view = task_public(
             task, position=actions.position(services, task), progress=actions.progress(services, task)
         )
+        if task.batch_id is not None and task.damaged is None:
+            view["ran_with"] = [other for other in queue.batch_of(task.batch_id) if other != task.id]
+        return view
 
     # -- queueing --------------------------------------------------------------------------
 
@@ -279,6 +282,7 @@ def add_task_routes(router: APIRouter, services: ApiServices) -> None:
             strict=bool(body.strict),
             not_before=parse_when(body.not_before) if "not_before" in sent else ...,
             repeat=repeat_args(body.repeat) if "repeat" in sent else ...,
+            exact=body.exact,
         )
         return public(task_id)
 

@@ -114,6 +114,9 @@ class _GenerationRequest(ApiModel):
     repeat: Optional[RepeatRequest] = field(
         None, description="Repeat: {times: N rounds in all (0: until stopped), keep_seeds}."
     )
+    exact: Optional[bool] = field(
+        None, description="Always run it alone, never in an auto-batch with similar tasks."
+    )
 
 
 @with_example({"prompt": "a cat wearing a hat", "steps": 20, "width": 512, "height": 512, "name": "cats"})
@@ -185,6 +188,9 @@ class TaskPatch(ApiModel):
     strict: Optional[bool] = field(None, description="Refuse the edit for a warning of the check too.")
     not_before: Optional[When] = field(None, description="Do not start before this time; null clears it.")
     repeat: Optional[RepeatRequest] = field(None, description="Repeat {times, keep_seeds}; null: run once.")
+    exact: Optional[bool] = field(
+        None, description="true: always run it alone; false: it may join an auto-batch."
+    )
 
 
 @with_example({"windows": "Mon-Fri 23:00-07:30; Sat,Sun 00:00-24:00", "unload_after_s": 300})
@@ -294,6 +300,15 @@ class TaskPublic(OpenModel):
         None,
         description="Captured by this WebUI family's Queue button (forge, neo, a1111): only its workers "
         "take it. None: any worker.",
+    )
+    batching: Optional[str] = field(
+        None, description="'exact': always alone; 'repeat': one of a 'Queue N times with new seeds'."
+    )
+    batch_id: Optional[str] = field(
+        None, description="Shared by the tasks that ran together as one WebUI batch (null: it ran alone)."
+    )
+    ran_with: Optional[list[str]] = field(
+        None, description="The other tasks of its batch (in the one-task answer; null in lists)."
     )
     progress: Optional[dict[str, Any]] = None
     damaged: Optional[str] = field(

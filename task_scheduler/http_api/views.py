@@ -86,6 +86,8 @@ def _task_public(task: Task, position: int | None, progress: dict[str, Any] | No
         "worker": task.worker_id,
         "worker_pin": task.worker_pin,
         "needs_webui": task.needs_webui,
+        "batching": task.batching,
+        "batch_id": task.batch_id,
         "progress": progress,
         "damaged": task.damaged,
         "not_before": iso(task.not_before),

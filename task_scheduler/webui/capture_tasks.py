@@ -386,6 +386,8 @@ class Capturer:
                         files=list(encoded.files),
                         not_before=options.not_before,
                         needs_webui=self.family,
+                        # "Queue N times with new seeds": auto-batching may run them together
+                        batching="repeat" if options.new_seeds and options.repeat > 1 else None,
                     )
                 )
         return items

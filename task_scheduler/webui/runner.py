@@ -31,13 +31,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..batching import combined
 from ..catalog import Catalog
 from ..errors import OutOfMemory
 from ..files import FileStore
 from ..runner import ProgressCallback, ProgressUpdate, RunResult
 from ..task import Task, TaskResult, checkpoint_aliases
 from ..values import UndecodableValue, ValueCodec
-from . import arguments, checkpoints, unload
+from . import arguments, batch, checkpoints, unload
 from . import extras as extras_tab
 from .catalog_source import WebUICatalog
 
@@ -260,6 +261,12 @@ class InProcessRunner:
                 self._running = None
                 self._begun = False
                 self._interrupt_for = None
+
+    def run_batch(self, tasks: list[Task], progress: ProgressCallback) -> list[RunResult]:
+        """Compatible ``tasks`` (:mod:`..batching`) as one Generate call with a prompt and a seed
+        per image, split back into one result per task (:mod:`.batch`)."""
+        run = self.run(combined(tasks), lambda update: None if update.made is not None else progress(update))
+        return batch.split(run, tasks)
 
     # -- image collection (on_image_saved, registered by the extension) ------------------------
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..batching import DEFAULT_FOR_CLICKS, DEFAULT_FOR_JOBS, SIZES
 from ..checker import CheckSettings
 from ..executor import ExecutorSettings
 from . import schedule_settings
@@ -33,6 +34,12 @@ CHECK_AT_START = "task_scheduler_check_at_start"
 AT_START_WARN = "Run it with the warning"
 AT_START_FAIL = "Fail it with the reason"
 AT_START_CHOICES = (AT_START_WARN, AT_START_FAIL)
+AUTO_BATCH = "task_scheduler_auto_batch"
+AUTO_BATCH_CLICKS = "task_scheduler_auto_batch_clicks"
+
+#: the auto-batching choices as the settings page words them (see batching.py)
+BATCH_OFF = "Off"
+BATCH_CHOICES = (BATCH_OFF, "2", "4", "8")
 
 DRY_NONE = "Do nothing"
 DRY_NOTIFY = "Browser notification"
@@ -53,6 +60,8 @@ KEYS = (
     CHECK_NETWORKS,
     CHECK_STRICT,
     CHECK_AT_START,
+    AUTO_BATCH,
+    AUTO_BATCH_CLICKS,
 )
 
 
@@ -122,6 +131,24 @@ def register(
         option(True, "Requeue a task that was running when the WebUI stopped", "Checkbox").info(
             "once per task: one that is running during a second crash stays interrupted"
         ),
+    )
+    add(
+        AUTO_BATCH,
+        option(
+            str(DEFAULT_FOR_JOBS),
+            "Auto-batch jobs and seed repeats: at most",
+            "Radio",
+            {"choices": list(BATCH_CHOICES)},
+        ).info(
+            "tasks of a sweep or of 'Queue N times with new seeds' that differ only in prompt and seed "
+            "run as one WebUI batch (faster on a GPU; images differ from one-by-one ones by float rounding)"
+        ),
+    )
+    add(
+        AUTO_BATCH_CLICKS,
+        option(
+            BATCH_OFF, "Auto-batch single clicks: at most", "Radio", {"choices": list(BATCH_CHOICES)}
+        ).info("the same for tasks queued one by one, when they sit next to each other in the queue"),
     )
     add(
         PAUSE_ON_OOM,
@@ -205,6 +232,8 @@ def read(opts: Any | None = None) -> ExtensionSettings:
             requeue_interrupted=bool(get(REQUEUE_INTERRUPTED, defaults.executor.requeue_interrupted)),
             pause_on_out_of_memory=bool(get(PAUSE_ON_OOM, defaults.executor.pause_on_out_of_memory)),
             retention_days=retention if retention and retention > 0 else None,
+            auto_batch=batch_size(get(AUTO_BATCH, DEFAULT_FOR_JOBS)),
+            auto_batch_clicks=batch_size(get(AUTO_BATCH_CLICKS, DEFAULT_FOR_CLICKS)),
         ),
         paused_at_startup=bool(get(PAUSED_AT_STARTUP, False)),
         db_path=str(get(DB_PATH, "") or "").strip(),
@@ -225,6 +254,17 @@ def apply(target: ExecutorSettings, source: ExecutorSettings) -> None:
     target.requeue_interrupted = source.requeue_interrupted
     target.pause_on_out_of_memory = source.pause_on_out_of_memory
     target.retention_days = source.retention_days
+    target.auto_batch = source.auto_batch
+    target.auto_batch_clicks = source.auto_batch_clicks
+
+
+def batch_size(value: Any) -> int:
+    """A batch setting as a number of tasks (0: off); an unknown value is off."""
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return size if size in SIZES else 0
 
 
 def _number(value: Any) -> float | None:

@@ -155,6 +155,10 @@ class Env:
         self._config.fail_exc = exc
         self._config.fail_once = once
 
+    def set_max_batch(self, images: int | None) -> None:
+        """A device that holds at most ``images`` per sampling pass (None: any number)."""
+        self._config.max_batch = images
+
     def set_video_output(self, on: bool) -> None:
         """Neo: generations also write a video and set ``Processed.video_path`` (a Wan model's run)."""
         self._config.video_output = bool(on)

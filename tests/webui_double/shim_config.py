@@ -41,6 +41,9 @@ class ShimConfig:
     fail_exc: BaseException | None = None
     fail_once: bool = False
     video_output: bool = False
+    #: the most images one sampling pass holds in device memory (None: any); a larger batch
+    #: raises ``OutOfMemoryError`` at its first step, as torch does on a GPU too small for it
+    max_batch: int | None = None
     model_loads: list[str] = dataclasses.field(default_factory=list)
     generations: list[Generation] = dataclasses.field(default_factory=list)
     main_thread: threading.Thread | None = None

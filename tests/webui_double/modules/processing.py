@@ -672,10 +672,19 @@ def _shim_checkpoint_name() -> str | None:
     return info.name if info is not None else None
 
 
+class OutOfMemoryError(RuntimeError):
+    """torch's ``torch.OutOfMemoryError`` (a ``RuntimeError``), as a too large batch raises it."""
+
+
 def _shim_fake_sampling(p, steps: int) -> bool:
     """Pretend to sample ``steps`` steps; False when interrupted/skipped part-way."""
     state = shared.state
     cfg = shim_config.current
+    if cfg.max_batch is not None and len(p.prompts) > cfg.max_batch:
+        raise OutOfMemoryError(
+            f"CUDA out of memory. Tried to allocate {len(p.prompts) * 512} MiB "
+            f"(a batch of {len(p.prompts)}; this device holds {cfg.max_batch})"
+        )
     state.sampling_steps = steps
     state.sampling_step = 0
     for i in range(steps):
