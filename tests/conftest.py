@@ -3,7 +3,8 @@
 The store is SQLite, and for the modules that form the store contract (those that set
 ``STORE_ENGINES``) also PostgreSQL: a real server this run starts itself (bench/pg_cluster.py),
 one fresh schema per test. Without PostgreSQL on the machine those cases are skipped, unless
-``TASK_SCHEDULER_REQUIRE_POSTGRES=1`` (CI) makes that a failure.
+``TASK_SCHEDULER_REQUIRE_POSTGRES=1`` (CI) makes that a failure. ``TASK_SCHEDULER_STORE_ENGINES``
+limits a run to some engines (``tests/run`` gives PostgreSQL to one stack).
 
 The WebUI test double's fixtures (``webui``, ``forge_webui``, ``a1111_webui``) come from
 ``tests/webui_double/fixtures.py``, the standalone server's (``fakes``, ``start_server``) from
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import postgres_server
+from helpers import postgres_server, store_engines
 
 from task_scheduler.blobs import StoreBlobs
 from task_scheduler.executor import Executor, ExecutorSettings
@@ -71,7 +72,7 @@ _schemas = itertools.count(1)
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """A contract module (``STORE_ENGINES = ENGINES``) runs each of its store tests on every engine."""
-    engines = getattr(metafunc.module, "STORE_ENGINES", None)
+    engines = [e for e in getattr(metafunc.module, "STORE_ENGINES", ()) if e in store_engines()]
     if engines and "store_engine" in metafunc.fixturenames:
         metafunc.parametrize("store_engine", engines, indirect=True)
 
