@@ -80,6 +80,8 @@ def test_a_killed_workers_task_is_finished_by_another(queue, workers):
     queue.pause_worker(second)  # so that the first one takes the task
     [job] = queue.enqueue_many([task("three seconds' work, killed early", seconds=3.0)])
     wait_until(lambda: queue.get(job.id).status is TaskStatus.RUNNING, what="the task to start")
+    # killed once it runs, not between its claim and its start (a loaded machine can stall there)
+    wait_until(lambda: [run[1] for run in workers.runs()] == [first], what="the first worker's run to begin")
     workers.kill(first)
     queue.resume_worker(second)
     wait_until(lambda: queue.get(job.id).status is TaskStatus.DONE, what="the task to be finished elsewhere")

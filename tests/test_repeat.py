@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from task_scheduler.executor import Executor
+from task_scheduler.executor import Executor, ExecutorSettings
 from task_scheduler.jobs import Jobs
 from task_scheduler.runner import InMemoryRunner, Simulated
 from task_scheduler.store import Store
@@ -104,7 +104,7 @@ def test_a_repetition_survives_a_restart_in_the_middle(store_location, files, cl
 def test_a_repeating_job_queues_its_next_round_when_its_round_ends(queue, sim):
     jobs = Jobs(queue)
     job, _ = jobs.create([task("a"), task("b")], name="lora test", repeat=(2, False))
-    executor = Executor(queue, sim)
+    executor = Executor(queue, sim, ExecutorSettings(auto_batch=0))  # one task at a time: see rounds end
     executor.run_one()
     assert [t.prompt for t in queue.pending()] == ["b"]  # the round is not over yet
     executor.run_one()
@@ -113,6 +113,20 @@ def test_a_repeating_job_queues_its_next_round_when_its_round_ends(queue, sim):
     run_all(executor)
     assert jobs.get(job.id).counts["done"] == 4
     assert queue.pending() == []
+
+
+def test_a_repeating_job_s_round_runs_as_one_batch_and_the_next_round_follows_it(queue, sim):
+    jobs = Jobs(queue)
+    job, first = jobs.create([task("a", seed=5), task("b", seed=6)], name="seeds", repeat=(2, False))
+    executor = Executor(queue, sim)  # auto-batching as set by default: jobs in batches of up to 4
+    executor.run_one()
+    assert sim.batches == [[t.id for t in first]]
+    second = queue.pending()
+    assert [(t.prompt, t.repeat_round) for t in second] == [("a", 2), ("b", 2)]
+    assert [t.params["seed"] for t in second] != [5, 6]  # each round with new seeds
+    executor.run_one()
+    assert sim.batches[-1] == [t.id for t in second]
+    assert jobs.get(job.id).counts["done"] == 4 and queue.pending() == []
 
 
 def test_stopping_a_jobs_repetition_leaves_its_tasks(queue, sim):
