@@ -98,6 +98,9 @@ class Executor:
         self._current: str | None = None
         #: the tasks of the batch being run (empty when one task runs alone)
         self._members: tuple[str, ...] = ()
+        #: every task of the claim in hand, until its outcomes are kept: the heartbeat renews them
+        #: all, also those waiting their turn while a failed batch runs one by one
+        self._claimed: tuple[str, ...] = ()
         #: batch sizes and what out-of-memory taught (kept while the process lives)
         self.batching = BatchPolicy()
         self._recovered = False
@@ -331,6 +334,7 @@ class Executor:
         if not group:
             return False
         self._current = group[0].id
+        self._claimed = tuple(task.id for task in group)
         self._idle_since = None
         if self._unloaded:  # the run loads the model again, as any run does
             self._unloaded = False
@@ -357,6 +361,7 @@ class Executor:
         finally:
             self._current = None
             self._members = ()
+            self._claimed = ()
         self._record_pending()
         self._purge_history()
         self._idle_since = self.queue.store.clock()
@@ -624,8 +629,9 @@ class Executor:
         """
         current = self._current
         running = self._members or ((current,) if current is not None else ())
-        # every task of a running batch, and every outcome kept for the store, stays this worker's
-        holding = list(dict.fromkeys([*running, *(pending.task.id for pending in list(self._unrecorded))]))
+        # every task of the claim in hand, and every outcome kept for the store, stays this worker's
+        kept = [pending.task.id for pending in list(self._unrecorded)]
+        holding = list(dict.fromkeys([*self._claimed, *running, *kept]))
         try:
             held = self.queue.workers.heartbeat(
                 self.worker,

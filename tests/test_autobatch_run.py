@@ -348,3 +348,26 @@ def test_the_heartbeat_renews_the_lease_of_every_task_of_a_running_batch(queue, 
     executor.close()
     assert runner.batches == [[t.id for t in tasks]]
     assert all(leases[t.id] is not None and leases[t.id] >= beats[0] + 59 for t in tasks), leases
+
+
+def test_while_a_failed_batch_runs_one_by_one_the_tasks_waiting_their_turn_keep_their_lease(queue, clock):
+    """Seen on real A1111: the batch failed, the tasks ran one by one, and the heartbeat renewed
+    only the one running, so the others lapsed and this very worker took them back."""
+    worker = WorkerIdentity.local("gpu0", lease_s=60)
+
+    def batch(tasks):
+        raise RuntimeError("a tensor with NaNs was produced")
+
+    def alone(task):
+        clock.advance(45)  # each task alone takes most of a lease
+        executor.beat()
+        return RunResult(TaskResult(infotexts=[task.prompt]))
+
+    runner = InMemoryRunner(alone, batch_behaviour=batch)
+    executor = Executor(queue, runner, ExecutorSettings(), worker=worker)
+    queue.workers.register(worker, checkpoint=None)
+    tasks = sweep(queue, prompts=("a",), seeds=(1, 2, 3))
+    executor.run_one()
+    executor.close()
+    ended = [queue.get(t.id) for t in tasks]
+    assert [(t.status, t.attempts, t.crashes) for t in ended] == [(TaskStatus.DONE, 1, 0)] * 3
