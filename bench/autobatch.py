@@ -54,7 +54,7 @@ def run_job(webui: WebUI, args: Any, exact: bool, timeout: float) -> tuple[float
         "name": f"autobatch bench ({'one by one' if exact else 'batched'})",
         "base": {
             "prompt": PROMPTS[0],
-            "negative_prompt": "blurry",
+            "negative_prompt": args.negative_prompt,
             "steps": args.steps,
             "width": args.size,
             "height": args.size,
@@ -87,6 +87,11 @@ def main() -> None:
     p = parser(__doc__)
     p.add_argument("--webui-url", default=None, help="e.g. http://127.0.0.1:7860")
     p.add_argument("--steps", type=int, default=4)
+    p.add_argument(
+        "--negative-prompt",
+        default="blurry",
+        help="'' on A1111 with a random-weight checkpoint: its UNet makes NaNs with this one, Generate too",
+    )
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--batch", type=int, default=4, choices=(2, 4, 8), help="the auto-batch setting to use")
     p.add_argument("--rounds", type=int, default=2, help="rounds of (batched, one by one), alternating")
