@@ -452,21 +452,7 @@ class TaskQueue:
             failed: list[Task] = []
             task: Task | None = None
             while chosen is not None:
-                now = self.store.clock()
-                self.store.transition(
-                    conn,
-                    chosen,
-                    TaskStatus.RUNNING,
-                    started_at=now,
-                    finished_at=None,
-                    worker_id=worker_id,
-                    lease_expires_at=now + worker.lease_s if worker is not None else None,
-                    stop_request=None,
-                    progress=None,
-                    batch_id=None,
-                )
-                conn.execute("UPDATE task SET attempts = attempts + 1 WHERE id = ?", (chosen,))
-                task = self.store.fetch(conn, chosen)
+                task = self._mark_running(conn, chosen, worker)
                 if task.damaged is None:
                     break
                 # a row that cannot be read is never run: it fails with the reason; the queue goes on
@@ -525,22 +511,28 @@ class TaskQueue:
         self.store.update_fields(conn, head.id, {"batch_id": batch_id}, require=[TaskStatus.RUNNING])
         claimed: list[Task] = [self.store.fetch(conn, head.id)]
         for member in members[1:]:
-            now = self.store.clock()
-            self.store.transition(
-                conn,
-                member.id,
-                TaskStatus.RUNNING,
-                started_at=now,
-                finished_at=None,
-                worker_id=worker_id,
-                lease_expires_at=now + worker.lease_s if worker is not None else None,
-                stop_request=None,
-                progress=None,
-                batch_id=batch_id,
-            )
-            conn.execute("UPDATE task SET attempts = attempts + 1 WHERE id = ?", (member.id,))
-            claimed.append(self.store.fetch(conn, member.id))
+            claimed.append(self._mark_running(conn, member.id, worker, batch_id=batch_id))
         return claimed
+
+    def _mark_running(
+        self, conn: Any, task_id: str, worker: WorkerIdentity | None, *, batch_id: str | None = None
+    ) -> Task:
+        """Inside a claim: ``task_id`` runs now under ``worker``'s lease (one more attempt)."""
+        now = self.store.clock()
+        self.store.transition(
+            conn,
+            task_id,
+            TaskStatus.RUNNING,
+            started_at=now,
+            finished_at=None,
+            worker_id=worker.id if worker is not None else None,
+            lease_expires_at=now + worker.lease_s if worker is not None else None,
+            stop_request=None,
+            progress=None,
+            batch_id=batch_id,
+        )
+        conn.execute("UPDATE task SET attempts = attempts + 1 WHERE id = ?", (task_id,))
+        return self.store.fetch(conn, task_id)
 
     def finish(
         self,
