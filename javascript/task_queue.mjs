@@ -110,8 +110,17 @@ function createApp(root, options) {
 
     // -- loading ------------------------------------------------------------------------------
 
+    // Refreshes overlap (an action's and the long-poll's); on a loaded machine the older answer
+    // can arrive last. It is dropped: drawn, it put the old order back for a moment and took
+    // the focus from a row just moved with the keyboard.
+    let queueAsked = 0;
+    let queueShown = 0;
+
     async function loadQueue() {
+        const asked = ++queueAsked;
         const data = await api("/queue?limit=" + state.pendingLimit);
+        if (asked < queueShown) return;
+        queueShown = asked;
         state.revision = data.revision;
         state.paused = data.paused;
         state.running = data.running;

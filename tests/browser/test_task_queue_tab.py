@@ -151,6 +151,43 @@ def test_reorder_with_the_keyboard(page, api):
     )
 
 
+def test_an_answer_older_than_the_one_shown_never_puts_the_old_order_back(page, api):
+    """On a loaded machine two refreshes overlap; the older answer arriving last used to redraw
+    the old order (and took the focus from a moved row's handle, so the next key did nothing)."""
+    queue_three(page)
+    held: list[Any] = []
+
+    def hold_the_first(route: Any) -> None:
+        if held:
+            route.continue_()
+        else:  # answered now (the order after the first move), delivered only later
+            held.append((route, route.fetch()))
+
+    page.route(re.compile(r".*/task-scheduler/v1/queue\?.*"), hold_the_first)
+    api.post(f"/tasks/{pending_ids(api)[0]}/move", json={"to": "bottom"})  # its refresh is held
+    # (route handlers run only while playwright waits: wait_for_timeout, not time.sleep)
+    wait_for(lambda: page.wait_for_timeout(100) or held, what="the first move's refresh to ask")
+    row(page, "second cat").locator(".tsq-handle").focus()
+    page.keyboard.press("End")  # a newer move; its own refresh passes
+    newest = ["third cat", "first cat", "second cat"]
+    wait_for(lambda: pending_prompts(page) == newest, what="the newest order")
+    page.evaluate(
+        "() => { window.__orders = []; const list = document.querySelector('.tsq-pending-list');"
+        " new MutationObserver(() => window.__orders.push([...list.querySelectorAll('.tsq-prompt')]"
+        ".map((e) => e.innerText))).observe(list, {childList: true, subtree: true}); }"
+    )
+    route, answer = held[0]
+    route.fulfill(response=answer)  # the older answer arrives last
+    page.wait_for_timeout(1500)
+    seen = page.evaluate("() => window.__orders")
+    assert ["second cat", "third cat", "first cat"] not in seen
+    assert pending_prompts(page) == newest
+
+
+def pending_ids(api: Any) -> list[str]:
+    return [t["id"] for t in api.get("/queue").json()["pending"]]
+
+
 def test_pause_and_resume(page, api):
     open_queue(page)
     api.post("/queue/resume")
