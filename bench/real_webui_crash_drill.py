@@ -1,8 +1,8 @@
-"""Kill -9 drill and start-up burst against a real WebUI (Forge or A1111) with the extension.
+"""Kill -9 drill and start-up burst against a real WebUI (Forge, Forge Neo or A1111) with the extension.
 
-The WebUI must already be set up (see ``shared/docs/real-forge.md`` / ``real-a1111.md``) with this
-extension in its ``extensions/`` folder; this script only starts it, kills it and starts it again
-(it installs nothing). Per trial:
+The WebUI must already be set up (see ``shared/docs/real-forge.md`` / ``real-forge-neo.md`` /
+``real-a1111.md``) with this extension in its ``extensions/`` folder (or in ``--data-dir``'s);
+this script only starts it, kills it and starts it again (it installs nothing). Per trial:
 
 1. queue ``--tasks`` tiny tasks (default 5, 64x64, 2 steps, each naming the checkpoint);
 2. when the 2nd one has run for ``--kill-after`` seconds, ``kill -9`` the WebUI's process group;
@@ -47,12 +47,16 @@ COMMON_FLAGS = [
     "--api",
     "--server-name",
     "127.0.0.1",
-    "--no-download-sd-model",
 ]
+#: CPU-only start flags. Neo has no ``--no-download-sd-model`` (it downloads nothing) and its
+#: argument parser refuses flags it does not know, so each flavour names its own.
 FLAVOUR_FLAGS = {
-    "forge": ["--always-cpu"],
-    "a1111": ["--use-cpu", "all", "--no-half", "--precision", "full"],
+    "forge": ["--always-cpu", "--no-download-sd-model"],
+    "neo": ["--cpu"],
+    "a1111": ["--use-cpu", "all", "--no-half", "--precision", "full", "--no-download-sd-model"],
 }
+#: Neo takes its model folders as ``--ckpt-dirs`` (a list); Forge and A1111 as ``--ckpt-dir``.
+CKPT_FLAG = {"forge": "--ckpt-dir", "neo": "--ckpt-dirs", "a1111": "--ckpt-dir"}
 
 
 class Process:
@@ -76,11 +80,13 @@ class Process:
             *COMMON_FLAGS,
             "--port",
             str(self.args.port),
-            "--ckpt-dir",
+            CKPT_FLAG[self.args.flavour],
             self.args.ckpt_dir,
             "--task-scheduler-db",
             self.args.db,
         ]
+        if self.args.data_dir:
+            command += ["--data-dir", self.args.data_dir]
         self.log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
         log.write(f"\n===== start {time.strftime('%H:%M:%S')}: {' '.join(command)}\n".encode())
@@ -183,6 +189,7 @@ def main() -> None:
     p.add_argument("--ckpt-dir", required=True)
     p.add_argument("--db", required=True, help="--task-scheduler-db for this drill (use a fresh file)")
     p.add_argument("--hf-home", default=None)
+    p.add_argument("--data-dir", default=None, help="the WebUI's --data-dir (its extensions/ and settings)")
     p.add_argument(
         "--checkpoint", default="random-sd15-a.safetensors", help="named by every task; '' for none"
     )

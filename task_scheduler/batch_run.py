@@ -6,6 +6,9 @@ wrong stays with the task it concerns:
 
 * out of device memory: the batch size is halved for that model and size
   (:meth:`BatchPolicy.out_of_memory`) and the same tasks run one by one, now;
+* not one image per task (a model that reads the batch size otherwise, such as a Wan video
+  model on Forge Neo): the same tasks run one by one, and that model is not batched again
+  (:meth:`BatchPolicy.not_batchable`);
 * any other error: the tasks run one by one, so a bad task fails alone;
 * a task stopped (deleted, interrupted) while the batch runs: the batch is interrupted, that
   task ends as asked and the others go back to their places at the front of the queue, not
@@ -21,7 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .batching import BatchPolicy, resolved_seeds
-from .errors import OutOfMemory, RunnerUnavailable
+from .errors import NotBatchable, OutOfMemory, RunnerUnavailable
 from .outcome import Outcome
 from .runner import ProgressUpdate, RunResult
 from .task import Task, TaskStatus
@@ -99,6 +102,10 @@ def _together(
             exc,
             smaller,
         )
+        return _one_by_one(tasks, run_alone)
+    except NotBatchable as exc:
+        policy.not_batchable(tasks)
+        log.warning("%s; running the %d tasks one by one, and their model alone from now on", exc, len(tasks))
         return _one_by_one(tasks, run_alone)
     except Exception:
         log.exception("a batch of %d tasks failed; running them one by one", len(tasks))

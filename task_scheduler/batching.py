@@ -91,10 +91,12 @@ class BatchPolicy:
     for_clicks: int = DEFAULT_FOR_CLICKS
     #: (checkpoint key, width, height) -> the largest batch that did not run out of memory
     learned: dict[tuple[str | None, Any, Any], int] = field(default_factory=dict)
+    #: checkpoint keys whose model made no batch of images (:meth:`not_batchable`)
+    unbatchable: set[str | None] = field(default_factory=set)
 
     def limit(self, task: Task) -> int:
         """The most tasks ``task`` may run with, itself included (1: alone)."""
-        if batch_key(task) is None:
+        if batch_key(task) is None or checkpoint_key(task.checkpoint) in self.unbatchable:
             return 1
         setting = self.for_clicks if origin(task) == "single" else self.for_jobs
         limit = setting if isinstance(setting, int) and setting > 1 else 1
@@ -107,6 +109,10 @@ class BatchPolicy:
         key = memory_key(tasks[0])
         self.learned[key] = min(smaller, self.learned.get(key, smaller))
         return smaller
+
+    def not_batchable(self, tasks: Sequence[Task]) -> None:
+        """A batch of ``tasks`` did not make one image per task: their model runs them alone."""
+        self.unbatchable.add(checkpoint_key(tasks[0].checkpoint))
 
 
 def memory_key(task: Task) -> tuple[str | None, Any, Any]:

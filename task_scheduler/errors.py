@@ -45,6 +45,13 @@ class OutOfMemory(TaskSchedulerError):
     """Raised by a runner when the device ran out of memory; the queue may pause on it."""
 
 
+class NotBatchable(TaskSchedulerError):
+    """Raised by a runner's ``run_batch`` when the WebUI did not make one image per task: the
+    model reads the batch size otherwise (Forge Neo with a Wan model: a video's length, so a
+    batch of images becomes one frame). The tasks run one by one; that model is not batched again.
+    """
+
+
 class RunnerUnavailable(TaskSchedulerError):
     """Raised by a runner that lost what generates images (a remote WebUI stopped answering).
 

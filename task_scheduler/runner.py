@@ -60,7 +60,8 @@ class Runner(Protocol):
     #   checker (checker.py) checks tasks against it when they are queued and when they start.
     # Optional: run_batch(tasks, progress) -> list[RunResult]: generate compatible tasks (see
     #   batching.py) as one batch, one result per task in order; raise OutOfMemory when the batch
-    #   does not fit. Without it the executor never batches.
+    #   does not fit, NotBatchable when the WebUI made no image per task (the tasks then run one
+    #   by one and their model is not batched again). Without it the executor never batches.
     # Optional: stop_after_current() -> None: end the run after the image in progress, keeping
     #   what it made (the WebUI's "stop generating"); without it a "pause now" lets the task end.
     # Optional: unload_model() -> bool: give the GPU back while the queue is idle (the WebUI's own

@@ -151,6 +151,32 @@ def test_out_of_memory_runs_the_tasks_one_by_one_and_the_next_batches_are_smalle
     assert {queue.get(t.id).status for t in second} == {TaskStatus.DONE}
 
 
+def test_on_neo_with_a_wan_model_a_job_runs_one_by_one_and_each_task_gets_its_image(neo_webui, queue, files):
+    """Neo with a Wan model takes the batch size as a video's length (4 images in one batch make
+    one frame, of the first): the tasks run one by one instead, each with its own image, seed and
+    infotext and no video, and the next jobs of that model run one by one at once."""
+    from task_scheduler.webui.runner import InProcessRunner
+
+    neo_webui.add_script(load_params_script())
+    neo_webui.set_video_output(True)
+    ex = executor(queue, InProcessRunner(files, stop_reason=queue.stop_request, progress_interval_s=0.01))
+    first = sweep(neo_webui, queue, files)
+    run_all(ex)
+    for task in first:
+        done = queue.get(task.id)
+        assert done.status is TaskStatus.DONE, done.error
+        assert done.result.seeds == [task.params["seed"]] and len(done.result.images) == 1
+        assert done.result.infotexts[0].startswith(task.params["prompt"])
+        assert f"Seed: {task.params['seed']}," in done.result.infotexts[0]
+        assert "video_path" not in done.result.info
+    made = len(neo_webui.generations)
+    second = sweep(neo_webui, queue, files)
+    run_all(ex)
+    ex.close()
+    assert [g.seeds for g in neo_webui.generations[made:]] == [[11], [12], [11], [12]]
+    assert {queue.get(t.id).status for t in second} == {TaskStatus.DONE}
+
+
 def test_deleting_one_task_of_a_running_batch_cancels_it_and_puts_the_others_back_first(
     env, queue, files, wrunner
 ):

@@ -342,11 +342,12 @@ def test_neo_returns_gallery_and_video_updates_before_the_generation_info(neo_we
     from modules import shared
 
     args = neo_webui.generate_args("txt2img", prompt="neo", width=8, height=8, steps=1)
+    frames = neo_webui.generate_args("txt2img", prompt="neo", width=8, height=8, steps=1, batch_size=5)
     shared.state.begin()
     try:
         gallery, video, js, info_html, _ = neo_webui.call("txt2img", args)
-        neo_webui.set_video_output(True)
-        gallery2, video2, js2, _, _ = neo_webui.call("txt2img", args)
+        neo_webui.set_video_output(True)  # a Wan model: 5 images in a batch are a 5-frame video
+        gallery2, video2, js2, _, _ = neo_webui.call("txt2img", frames)
     finally:
         shared.state.end()
     assert gallery["__type__"] == "update" and gallery["visible"] is True
@@ -356,6 +357,40 @@ def test_neo_returns_gallery_and_video_updates_before_the_generation_info(neo_we
     assert gallery2 == {"__type__": "update", "value": None, "visible": False}
     assert video2["visible"] is True and video2["value"].endswith(".mp4")
     assert json.loads(js2)["infotexts"][0].startswith("neo")
+
+
+def test_neo_with_a_wan_model_counts_the_batch_size_as_frames(neo_webui):
+    """Neo's ``process_images_inner`` with a Wan model: batch size N is a video of
+    ((N - 1) // 4) * 4 + 1 frames from the first seed, so 4 images in one batch are one image."""
+    from modules import processing, shared
+
+    neo_webui.set_video_output(True)
+    p = processing.StableDiffusionProcessingTxt2Img(
+        prompt=["one", "two", "three", "four"],
+        seed=[11, 12, 13, 14],
+        batch_size=4,
+        n_iter=1,
+        width=8,
+        height=8,
+        steps=1,
+        sampler_name="Euler",
+        do_not_save_samples=True,
+    )
+    shared.state.begin()
+    try:
+        res = processing.process_images(p)
+    finally:
+        shared.state.end()
+    assert len(res.images) == 1 and res.video_path is None
+    assert len(res.infotexts) == 1 and res.infotexts[0].startswith("one") and "Seed: 11" in res.infotexts[0]
+    args = neo_webui.generate_args("txt2img", prompt="frames", width=8, height=8, steps=1, batch_size=8)
+    shared.state.begin()
+    try:
+        gallery, video, js, _, _ = neo_webui.call("txt2img", args)
+    finally:
+        shared.state.end()
+    assert video["visible"] is True and video["value"].endswith(".mp4") and gallery["value"] is None
+    assert len(json.loads(js)["all_seeds"]) == 5  # 8 -> a video of 5 frames
 
 
 def test_injected_failure_surfaces_through_each_path(webui):

@@ -51,7 +51,7 @@ class _GenerationRequest(ApiModel):
     n_iter: Optional[int] = ranged("n_iter", description="Batch count.")
     steps: Optional[int] = ranged("steps", example=20)
     cfg_scale: Optional[float] = None
-    distilled_cfg_scale: Optional[float] = field(None, description="Forge only.")
+    distilled_cfg_scale: Optional[float] = field(None, description="Forge and Forge Neo only.")
     width: Optional[int] = ranged("width", example=512)
     height: Optional[int] = ranged("height", example=512)
     restore_faces: Optional[bool] = None
@@ -130,13 +130,13 @@ class Txt2ImgRequest(_GenerationRequest):
     hr_resize_x: Optional[int] = ranged("hr_resize_x")
     hr_resize_y: Optional[int] = ranged("hr_resize_y")
     hr_checkpoint_name: Optional[str] = None
-    hr_additional_modules: Optional[list[str]] = field(None, description="Forge only.")
+    hr_additional_modules: Optional[list[str]] = field(None, description="Forge and Forge Neo only.")
     hr_sampler_name: Optional[str] = None
     hr_scheduler: Optional[str] = None
     hr_prompt: Optional[str] = None
     hr_negative_prompt: Optional[str] = None
-    hr_cfg: Optional[float] = field(None, description="Forge only.")
-    hr_distilled_cfg: Optional[float] = field(None, description="Forge only.")
+    hr_cfg: Optional[float] = field(None, description="Forge and Forge Neo only.")
+    hr_distilled_cfg: Optional[float] = field(None, description="Forge and Forge Neo only.")
 
 
 @with_example(
@@ -166,7 +166,7 @@ class Img2ImgRequest(_GenerationRequest):
     initial_noise_multiplier: Optional[float] = None
     latent_mask: Optional[str] = field(None, description="Base64 or data URL image.")
     include_init_images: Optional[bool] = field(None, description="Ignored.")
-    hr_distilled_cfg: Optional[float] = field(None, description="Forge only.")
+    hr_distilled_cfg: Optional[float] = field(None, description="Forge and Forge Neo only.")
 
 
 # -- task actions -------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from typing import Any
 
 from ..batching import combined
 from ..catalog import Catalog
-from ..errors import OutOfMemory
+from ..errors import NotBatchable, OutOfMemory
 from ..files import FileStore
 from ..runner import ProgressCallback, ProgressUpdate, RunResult
 from ..task import Task, TaskResult, checkpoint_aliases
@@ -266,6 +266,13 @@ class InProcessRunner:
         """Compatible ``tasks`` (:mod:`..batching`) as one Generate call with a prompt and a seed
         per image, split back into one result per task (:mod:`.batch`)."""
         run = self.run(combined(tasks), lambda update: None if update.made is not None else progress(update))
+        if not run.interrupted and (len(run.result.seeds) < len(tasks) or "video_path" in run.result.info):
+            # Neo with a Wan model reads the batch size as a video's length: a batch of 4 images
+            # made one frame (of the first task), 8 made a 5-frame video
+            raise NotBatchable(
+                f"the WebUI made {len(run.result.seeds)} image(s) for a batch of {len(tasks)} tasks"
+                + (" and a video" if "video_path" in run.result.info else "")
+            )
         return batch.split(run, tasks)
 
     # -- image collection (on_image_saved, registered by the extension) ------------------------

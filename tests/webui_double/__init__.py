@@ -160,7 +160,8 @@ class Env:
         self._config.max_batch = images
 
     def set_video_output(self, on: bool) -> None:
-        """Neo: generations also write a video and set ``Processed.video_path`` (a Wan model's run)."""
+        """Neo: a Wan model is loaded: the batch size counts a video's frames, and a run of more
+        than one frame writes a video and sets ``Processed.video_path``."""
         self._config.video_output = bool(on)
 
     # -- scripts and UI -------------------------------------------------------------------------

@@ -196,12 +196,14 @@ class StableDiffusionProcessing:
     def comment(self, text) -> None:
         self.comments[text] = 1
 
-    def save_samples(self) -> bool:
+    def save_samples(self, *, is_video: bool = False) -> bool:
+        """Neo: a video's frames are saved as images only with ``video_save_frames``."""
         state = shared.state
         return (
             shared.opts.samples_save
             and not self.do_not_save_samples
             and (shared.opts.save_incomplete_images or not state.interrupted and not state.skipped)
+            and not (is_video and not getattr(shared.opts, "video_save_frames", False))
         )
 
     def setup_prompts(self) -> None:
@@ -653,11 +655,23 @@ def process_images(p: StableDiffusionProcessing) -> Processed:
     return res
 
 
+def _shim_video_frames(p) -> bool:
+    """Neo with a Wan model loaded (``env.set_video_output(True)``): the batch size is the
+    video's length in frames, rounded down to 4k + 1, all from the first seed's noise; a run of
+    more than one frame is a video (Neo's ``process_images_inner``: ``_times``). A list of
+    prompts and seeds meant as a batch of images makes one frame, of the first."""
+    if not (shim_config.current.is_neo and shim_config.current.video_output):
+        return False
+    times = (getattr(p, "batch_size", 1) - 1) // 4 + 1
+    p.batch_size = (times - 1) * 4 + 1
+    if times > 1:
+        p.do_not_save_grid = True
+    return times > 1
+
+
 def _shim_save_video(p, infotext: str) -> str | None:
-    """Neo with ``env.set_video_output(True)``: the frames also become a video file
-    (``outputs/videos/NNNNN-<seed>.mp4``, fake bytes), as a Wan model's run does."""
-    if not shim_config.current.video_output:
-        return None
+    """Neo, a Wan model's run of several frames (:func:`_shim_video_frames`): the frames become
+    a video file (``outputs/videos/NNNNN-<seed>.mp4``, fake bytes)."""
     folder = os.path.join(str(shim_config.current.root), "outputs", "videos")
     os.makedirs(folder, exist_ok=True)
     number = len([n for n in os.listdir(folder) if n.endswith(".mp4")])
@@ -744,6 +758,7 @@ def _shim_autocorrect_sampler(p) -> None:
 def process_images_inner(p: StableDiffusionProcessing) -> Processed:
     state = shared.state
     opts = shared.opts
+    is_video = _shim_video_frames(p)
     if isinstance(p.prompt, list):
         assert len(p.prompt) > 0
     else:
@@ -841,7 +856,7 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
             p.scripts.postprocess_batch_list(p, ppba, batch_number=n)
             batch_images = ppba.images
 
-        save_samples = p.save_samples()
+        save_samples = p.save_samples(is_video=is_video)
         for i, image in enumerate(batch_images):
             p.batch_index = i
             if p.scripts is not None:
@@ -901,8 +916,8 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
         index_of_first_image=index_of_first_image,
         infotexts=infotexts,
     )
-    if shim_config.current.is_neo:
-        res.video_path = _shim_save_video(p, infotexts[0] if infotexts else "")
+    if is_video:
+        res.video_path = _shim_save_video(p, infotext(use_main_prompt=True))
     if p.scripts is not None:
         p.scripts.postprocess(p, res)
 
