@@ -36,10 +36,20 @@ DAMAGE = {
     "huge-int": ("script_args", '{"ADetailer": [' + "9" * 40 + "]}"),
     "bad-status": ("status", "exploded"),
     "bad-result": ("result", "{broken"),
+    "bad-warnings": ("warnings", "{broken"),
+    "bad-not-before": ("not_before", "tomorrow"),
+    "bad-repeat": ("repeat_times", "often"),
+    "bad-created": ("created_at", "yesterday"),
+    "endless-created": ("created_at", float("inf")),
+    "year-30000": ("updated_at", 10.0**12),
+    "bad-priority": ("priority", "high"),
+    "bad-position": ("position", "first"),
+    "bad-attempts": ("attempts", 1.5),
+    "blob-worker": ("worker_id", b"\x00\xff"),
 }
 
 
-def damage(queue, task_id: str, column: str, value: str) -> None:
+def damage(queue, task_id: str, column: str, value: object) -> None:
     with queue.store.write() as conn:
         conn.execute(f"UPDATE task SET {column} = ? WHERE id = ?", (value, task_id))
 
@@ -64,10 +74,11 @@ def test_listings_show_a_damaged_row_and_it_can_be_deleted(client, queue, case):
     assert broken["id"] in one.json()["damaged"] or "cannot" in one.json()["damaged"]
     assert client.get(f"{AS}/task/{broken['id']}").status_code == 200
     assert [t["id"] for t in client.get(f"{API}/export").json()] == [healthy["id"]]
+    later = queue_txt2img(client, prompt="queued beside it")  # the row stops nobody queueing
 
     assert client.delete(f"{API}/tasks/{broken['id']}").status_code == 200
     assert client.get(f"{API}/tasks/{broken['id']}").status_code == 404
-    assert [t["id"] for t in client.get(f"{API}/queue").json()["pending"]] == [healthy["id"]]
+    assert [t["id"] for t in client.get(f"{API}/queue").json()["pending"]] == [healthy["id"], later["id"]]
 
 
 def test_a_finished_damaged_row_is_listed_in_the_history(client, queue, executor):
