@@ -153,3 +153,24 @@ def test_a_start_time_that_is_not_a_time_never_fails_the_queue(client, queue, ta
     for path in (f"{API}/queue", f"{AS}/queue", "/task-scheduler/status", f"{API}/jobs"):
         assert client.get(path).status_code == 200, path
     queue_txt2img(client, prompt="queued beside it")
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("heartbeat_at", "now"), ("lease_s", "long"), ("started_at", "yesterday"), ("stopped_at", "then")],
+)
+def test_a_worker_row_whose_times_are_not_times_is_listed_offline_and_can_be_forgotten(
+    client, queue, column, value
+):
+    from task_scheduler.workers import WorkerIdentity
+
+    sound = queue.workers.register(WorkerIdentity.local("sound", kind="webui"))
+    odd = queue.workers.register(WorkerIdentity.local("odd", kind="webui"))
+    with queue.store.write() as conn:
+        conn.execute(f"UPDATE worker SET {column} = ? WHERE id = ?", (value, odd.id))
+    listing = client.get(f"{API}/workers")
+    assert listing.status_code == 200, listing.text[:300]
+    states = {w["id"]: w["state"] for w in listing.json()["workers"]}
+    assert states[odd.id] == "offline" and states[sound.id] == "idle"
+    assert client.delete(f"{API}/workers/{odd.id}").status_code == 200
+    assert [w["id"] for w in client.get(f"{API}/workers").json()["workers"]] == [sound.id]
