@@ -89,6 +89,8 @@ class Job:
     kept: int = 0
     discarded: int = 0
     superseded: int = 0
+    #: why the stored row could not be read (listed with what is readable); None for a sound row
+    damaged: str | None = None
 
     @property
     def progress(self) -> float:
@@ -590,24 +592,67 @@ class Jobs:
         return jobs
 
 
+#: the timestamps an ISO 8601 view can show (years 1 to 9999)
+_TIME_RANGE = (-62135596800.0, 253402300799.0)
+
+
 def _row_to_job(row: Any) -> Job:
-    return Job(
-        id=row["id"],
-        name=row["name"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+    """The row as a job; one holding what this code never writes (SQLite keeps any value in any
+    column: a hand edit) is a job with what is readable and ``damaged`` saying why, so that it
+    never fails a listing and can still be deleted."""
+    problems: list[str] = []
+
+    def text(name: str) -> str | None:
+        value = row[name]
+        if value is None or isinstance(value, str):
+            return value
+        problems.append(f"{name} is not text")
+        return None
+
+    def moment(name: str, required: bool = False) -> float | None:
+        value = row[name]
+        if value is None and not required:
+            return None
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if number and _TIME_RANGE[0] <= value <= _TIME_RANGE[1]:
+            return float(value)
+        problems.append(f"{name} is not a time")
+        return 0.0 if required else None
+
+    def whole(name: str, default: int | None) -> int | None:
+        value = row[name]
+        if (value is None and default is None) or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        problems.append(f"{name} is not a whole number")
+        return default
+
+    try:
+        origin = json.loads(row["origin"] or "{}")
+        if not isinstance(origin, dict):
+            raise ValueError(f"expected an object, found {type(origin).__name__}")
+    except (TypeError, ValueError) as exc:
+        problems.append(f"origin cannot be read ({exc})")
+        origin = {}
+    job = Job(
+        id=str(row["id"]),
+        name=text("name") or "",
+        created_at=moment("created_at", required=True) or 0.0,
+        updated_at=moment("updated_at", required=True) or 0.0,
         held=bool(row["held"]),
-        cancelled_at=row["cancelled_at"],
-        source_job_id=row["source_job_id"],
-        source_task_id=row["source_task_id"],
-        origin=json.loads(row["origin"] or "{}"),
-        user=row["user"],
-        not_before=row["not_before"],
-        repeat_times=row["repeat_times"],
-        repeat_round=row["repeat_round"],
+        cancelled_at=moment("cancelled_at"),
+        source_job_id=text("source_job_id"),
+        source_task_id=text("source_task_id"),
+        origin=origin,
+        user=text("user"),
+        not_before=moment("not_before"),
+        repeat_times=whole("repeat_times", None),
+        repeat_round=whole("repeat_round", 1) or 1,
         repeat_keep_seeds=bool(row["repeat_keep_seeds"]),
         repeat_stopped=bool(row["repeat_stopped"]),
     )
+    if problems:
+        job.damaged = f"the stored job cannot be read: {'; '.join(problems)}"
+    return job
 
 
 def _unlink(paths: Iterable[str]) -> list[str]:

@@ -7,6 +7,7 @@ float precision the pending positions are spread out again (:func:`renumber`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .errors import InvalidTaskData, InvalidTransition
@@ -17,11 +18,21 @@ _POSITION_EPSILON = 1e-6
 
 
 def position_bounds(conn: Any) -> tuple[float, float]:
-    """The lowest and highest pending positions (0 for an empty queue)."""
+    """The lowest and highest pending positions (0 for an empty queue).
+
+    A position that is not a number (SQLite keeps a hand edit's text; such a row is listed as
+    damaged) is passed over, so that one row never stops everyone from queueing.
+    """
     row = conn.execute("SELECT min(position), max(position) FROM task WHERE status = 'pending'").fetchone()
-    low = row[0] if row[0] is not None else 0.0
-    high = row[1] if row[1] is not None else 0.0
-    return float(low), float(high)
+    if all(value is None or _number(value) for value in row):
+        return float(row[0] if row[0] is not None else 0.0), float(row[1] if row[1] is not None else 0.0)
+    rows = conn.execute("SELECT position FROM task WHERE status = 'pending'").fetchall()
+    numbers = [value for (value,) in rows if _number(value)]
+    return float(min(numbers, default=0.0)), float(max(numbers, default=0.0))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def placement(

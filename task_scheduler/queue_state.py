@@ -45,11 +45,19 @@ def _next_waiting(conn: Any, now: float) -> tuple[str, float] | None:
         (now,),
     ).fetchone()
     found: list[tuple[str, float]] = []
-    if task is not None:
+    # a start time that is not a number (a hand edit SQLite kept; the row is listed as damaged)
+    # sorts after every number, so only the first row can be a real one
+    if task is not None and _is_time(task["not_before"]):
         found.append((f"task '{task['name']}'" if task["name"] else "a task", task["not_before"]))
-    if job is not None:
+    if job is not None and _is_time(job["not_before"]):
         found.append((f"job '{job['name']}'" if job["name"] else "a job", job["not_before"]))
     return min(found, key=lambda item: item[1]) if found else None
+
+
+def _is_time(value: Any) -> bool:
+    """An epoch time a clock can show (years 1 to 9999)."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return number and -62135596800.0 <= value <= 253402300799.0
 
 
 def _due_now(conn: Any, now: float) -> int:

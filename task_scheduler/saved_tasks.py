@@ -110,27 +110,56 @@ def _json_object(text: Any) -> dict[str, Any]:
     return value
 
 
+#: the text columns of a saved task, shown as they are
+_TEXT = ("name", "kind", "script_name", "checkpoint", "source", "user", "needs_webui")
+#: the timestamps an ISO 8601 view can show (years 1 to 9999)
+_TIME_RANGE = (-62135596800.0, 253402300799.0)
+
+
 def _row(row: sqlite3.Row, files: list[str]) -> SavedTask:
-    """A row as a saved task; one that cannot be read is listed as damaged (and can be deleted)."""
+    """A row as a saved task; one that cannot be read is listed as damaged (and can be deleted).
+
+    SQLite keeps any value in any column (a hand edit): a value this code never writes there
+    makes the row damaged, shown with what is readable, instead of failing the whole listing.
+    """
+    problems = []
     try:
-        params, script_args, damaged = _json_object(row["params"]), _json_object(row["script_args"]), None
+        params, script_args = _json_object(row["params"]), _json_object(row["script_args"])
     except (TypeError, ValueError) as exc:
-        params, script_args, damaged = {}, {}, f"damaged: {exc}"
+        params, script_args = {}, {}
+        problems.append(str(exc))
+    text = {}
+    for name in _TEXT:
+        value = row[name]
+        if value is not None and not isinstance(value, str):
+            problems.append(f"{name} is not text")
+            value = None
+        text[name] = value
+    times = {}
+    for name in ("created_at", "updated_at"):
+        value = row[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            problems.append(f"{name} is not a time")
+            value = 0.0
+        elif not _TIME_RANGE[0] <= value <= _TIME_RANGE[1]:
+            problems.append(f"{name} is out of range")
+            value = 0.0
+        times[name] = float(value)
     return SavedTask(
-        id=row["id"],
-        name=str(row["name"]),
-        kind=str(row["kind"]),
-        damaged=damaged,
+        id=str(row["id"]),
+        name=text["name"] or "",
+        kind=text["kind"] or "",
+        damaged=f"damaged: {'; '.join(problems)}" if problems else None,
         params=params,
         script_args=script_args,
-        script_name=row["script_name"],
-        checkpoint=row["checkpoint"],
-        source=row["source"],
-        user=row["user"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        script_name=text["script_name"],
+        checkpoint=text["checkpoint"],
+        source=text["source"] or "",
+        user=text["user"],
+        created_at=times["created_at"],
+        updated_at=times["updated_at"],
         files=files,
-        needs_webui=row["needs_webui"],
+        needs_webui=text["needs_webui"],
     )
 
 

@@ -191,7 +191,8 @@ def next_due(conn: Any, now: float) -> float | None:
         "(SELECT job_id FROM task WHERE status = 'pending' AND job_id IS NOT NULL)",
         (now,),
     ).fetchone()[0]
-    times = [t for t in (task_due, job_due) if t is not None]
+    # min() over a column SQLite let hold a text too is that text only when no number is there
+    times = [t for t in (task_due, job_due) if isinstance(t, (int, float)) and not isinstance(t, bool)]
     return min(times) if times else None
 
 

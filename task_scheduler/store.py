@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
 import threading
 import time
@@ -527,6 +528,44 @@ def _assignments(fields: dict[str, Any]) -> tuple[list[str], list[Any]]:
     return assignments, values
 
 
+#: a row's scalar columns and the Python types every engine reads them as; SQLite keeps whatever
+#: was written (a hand edit's text in a time column), and a view of such a row would fail
+_TIME_COLUMNS = ("created_at", "updated_at", "started_at", "finished_at", "lease_expires_at", "not_before")
+_INT_COLUMNS = ("priority", "attempts", "crashes", "repeat_times", "repeat_round")
+_TEXT_COLUMNS = (
+    "kind", "source", "script_name", "checkpoint", "job_id", "error", "user", "callback_url",
+    "requeued_from", "worker_id", "worker_pin", "repeat_series", "needs_webui", "batching", "batch_id",
+)  # fmt: skip
+#: the timestamps an ISO 8601 view can show (years 1 to 9999)
+_TIME_RANGE = (-62135596800.0, 253402300799.0)
+
+
+def _wrong_columns(task: Task) -> list[str]:
+    """The scalar columns of ``task`` whose value no code of this extension writes."""
+
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    wrong = []
+    for name in _TIME_COLUMNS:
+        value = getattr(task, name)
+        required = name in ("created_at", "updated_at")
+        if value is None and not required:
+            continue
+        if not number(value) or not _TIME_RANGE[0] <= value <= _TIME_RANGE[1]:
+            wrong.append(name)
+    for name in _INT_COLUMNS:
+        value = getattr(task, name)
+        if not (isinstance(value, int) and not isinstance(value, bool)) and not (
+            value is None and name == "repeat_times"
+        ):
+            wrong.append(name)
+    if not number(task.position) or not math.isfinite(task.position):
+        wrong.append("position")
+    wrong += [name for name in _TEXT_COLUMNS if not isinstance(getattr(task, name), (str, type(None)))]
+    return wrong
+
+
 def row_to_task(row: Row) -> Task:
     """The row as a task; a row that cannot be read becomes a damaged task naming why."""
     try:
@@ -534,6 +573,9 @@ def row_to_task(row: Row) -> Task:
         shapes = ((task.params, dict), (task.script_args, dict), (task.warnings, list), (task.name, str))
         if not all(isinstance(value, kind) for value, kind in shapes):
             raise ValueError("params, script_args, warnings or name have the wrong type")
+        wrong = _wrong_columns(task)
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)}: not a value this extension writes")
         return task
     except Exception as exc:  # any column may hold anything: it was written outside this code
         return damaged_task(row, f"the stored task cannot be read ({type(exc).__name__}: {exc})"[:500])

@@ -203,6 +203,11 @@ def damaged_task(row: Any, reason: str) -> Task:
             return default
         return value if isinstance(value, kind) and not isinstance(value, bool) else default
 
+    def moment(key: str) -> float:
+        """A timestamp a view can show (years 1 to 9999), else 0."""
+        value = float(get(key, (int, float), 0.0))
+        return value if -62135596800.0 <= value <= 253402300799.0 else 0.0
+
     try:
         status = TaskStatus(row["status"])
     except (ValueError, KeyError, IndexError):
@@ -216,8 +221,8 @@ def damaged_task(row: Any, reason: str) -> Task:
         priority=get("priority", int, 0),
         position=float(get("position", (int, float), 0.0)),
         job_id=get("job_id", str, None),
-        created_at=float(get("created_at", (int, float), 0.0)),
-        updated_at=float(get("updated_at", (int, float), 0.0)),
+        created_at=moment("created_at"),
+        updated_at=moment("updated_at"),
         error=reason,
         damaged=reason,
     )

@@ -15,6 +15,7 @@ live processes must not share an id: :meth:`Workers.register` gives the second o
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import uuid
@@ -347,12 +348,25 @@ class Workers:
         return removed
 
 
+def _time(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _view(row: Any, now: float) -> WorkerView:
-    age = max(0.0, now - row["heartbeat_at"])
+    """The row as the API shows it. A row whose times are not numbers (a hand edit SQLite kept)
+    cannot be judged alive: it is shown offline, with those times as 0, and can be forgotten."""
+    times = {name: row[name] for name in ("heartbeat_at", "lease_s", "started_at")}
+    sound = all(_time(value) for value in times.values())
+    sound = sound and (row["stopped_at"] is None or _time(row["stopped_at"]))
+    if not sound:
+        times = {name: value if _time(value) else 0.0 for name, value in times.items()}
+    age = max(0.0, now - times["heartbeat_at"])
     state = row["state"]
-    if row["stopped_at"] is not None:
+    if not sound:
+        state = "offline"
+    elif row["stopped_at"] is not None:
         state = "stopped"
-    elif age > row["lease_s"]:
+    elif age > times["lease_s"]:
         state = "offline"
     try:
         info = json.loads(row["info"])
@@ -369,11 +383,11 @@ def _view(row: Any, now: float) -> WorkerView:
         checkpoint=row["checkpoint"],
         current_task=row["current_task"] if state == "running" else None,
         info=info if isinstance(info, dict) else {},
-        lease_s=row["lease_s"],
-        started_at=row["started_at"],
-        heartbeat_at=row["heartbeat_at"],
+        lease_s=times["lease_s"],
+        started_at=times["started_at"],
+        heartbeat_at=times["heartbeat_at"],
         heartbeat_age_s=age,
-        stopped_at=row["stopped_at"],
+        stopped_at=row["stopped_at"] if sound else None,
     )
 
 

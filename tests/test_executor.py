@@ -266,7 +266,8 @@ def test_an_outcome_the_store_keeps_refusing_is_recorded_as_failed_with_the_reas
 
 
 def test_an_error_before_a_task_runs_is_retried_without_waiting_for_a_new_event(queue, executor, monkeypatch):
-    real_claim = queue.claim_next
+    # the executor claims through claim_group (a task, or an auto-batch of them)
+    real_claim = queue.claim_group
     calls = []
 
     def claim_fails_once(**kw):
@@ -276,10 +277,11 @@ def test_an_error_before_a_task_runs_is_retried_without_waiting_for_a_new_event(
         return real_claim(**kw)
 
     task = queue.enqueue(make_task("waiting"))
-    monkeypatch.setattr(queue, "claim_next", claim_fails_once)
+    monkeypatch.setattr(queue, "claim_group", claim_fails_once)
     monkeypatch.setattr(executor_module, "_RETRY_AFTER_ERROR_S", 0.01)
     executor.start()  # no enqueue, resume or other event follows
     assert wait_until(lambda: queue.get(task.id).status is TaskStatus.DONE)
+    assert len(calls) >= 2  # the failed claim, then the retry that ran it
 
 
 # -- crash recovery --------------------------------------------------------------------------

@@ -506,3 +506,65 @@ def test_queue_as_sweep_runs_one_job_with_one_load_per_checkpoint_then_a_follow_
         done = run_task(api, task["id"])
         assert done["kind"] == "img2img" and done["params"]["denoising_strength"] == 0.4
     assert page.errors == []
+
+
+def test_pause_now_in_the_tab_after_the_first_image_and_resume_in_the_tab(
+    page: Any, api: httpx.Client
+) -> None:
+    """Issue 18 in a real WebUI: a batch-count-4 task, *Pause now* clicked in the Task Queue tab
+    once its first image exists, *Resume* clicked there too: four images with consecutive seeds,
+    pixel-equal to the four the WebUI's own ``/sdapi/v1/txt2img`` makes with the same values."""
+    body = {"prompt": "tab pause check", "steps": 4, "width": 64, "height": 64, "cfg_scale": 5.0}
+    body.update(seed=4321, n_iter=4, sampler_name="Euler")
+    task_id = api.post("/queue/txt2img", json=body).json()["id"]
+    api.made.append(task_id)  # type: ignore[attr-defined]
+    page.locator("#tabs > .tab-nav button").filter(has_text="Task Queue").first.click()
+    page.wait_for_selector("#task-scheduler-tab[data-ready='1']", state="attached", timeout=60_000)
+    api.post("/queue/resume")
+
+    def seeds() -> list[int]:
+        return (api.get(f"/tasks/{task_id}").json().get("result") or {}).get("seeds") or []
+
+    try:
+        page.locator(".tsq-pause-now").wait_for(timeout=300_000)
+        deadline = time.monotonic() + 300
+        while not seeds():
+            assert time.monotonic() < deadline, "no first image"
+            time.sleep(0.2)
+        page.locator(".tsq-pause-now").click()
+        deadline = time.monotonic() + 300
+        while (parked := api.get(f"/tasks/{task_id}").json())["status"] != "pending":
+            assert parked["status"] == "running", parked["status"]
+            assert time.monotonic() < deadline, "the task did not go back to wait"
+            time.sleep(0.3)
+        kept = parked["result"]["seeds"]
+        assert 1 <= len(kept) < 4 and kept == list(range(4321, 4321 + len(kept))), kept
+        assert api.get("/queue").json()["paused"] is True
+        page.wait_for_function(
+            "() => !document.querySelector('.tsq-pause-now')?.offsetParent", timeout=30_000
+        )
+        page.locator(".tsq-pause").click()  # Resume
+        deadline = time.monotonic() + 300
+        while (done := api.get(f"/tasks/{task_id}").json())["status"] in ("pending", "running"):
+            assert time.monotonic() < deadline, "the resumed task did not finish"
+            time.sleep(0.5)
+    finally:
+        api.post("/queue/pause")
+    assert done["status"] == "done" and done["result"]["seeds"] == [4321, 4322, 4323, 4324]
+    print(
+        f"\nkept at the pause: {kept}; after resume: {done['result']['seeds']}; attempts {done['attempts']}"
+    )
+
+    def pixels(png: bytes) -> bytes:
+        with Image.open(io.BytesIO(png)) as image:
+            return image.convert("RGB").tobytes()
+
+    single = 64 * 64 * 3
+    ours = api.get(f"/tasks/{task_id}/results").json()["images"]
+    queued = [
+        p for p in (pixels(base64.b64decode(i["image"].split(",", 1)[1])) for i in ours) if len(p) == single
+    ]
+    direct = httpx.post(URL + "/sdapi/v1/txt2img", json=body, timeout=600).json()["images"]
+    generated = [p for p in (pixels(base64.b64decode(b64)) for b64 in direct) if len(p) == single]
+    assert len(queued) == 4 and queued == generated
+    assert page.errors == []

@@ -147,11 +147,26 @@ def test_a_finished_task_saved_and_used_as_a_sweep_base(client, executor, image_
     assert both.status_code == 422
 
 
-def test_a_damaged_row_is_listed_as_damaged_refused_to_queue_and_can_be_deleted(client, saved, files):
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("params", "{not json"),
+        ("created_at", "yesterday"),
+        ("updated_at", float("inf")),
+        ("checkpoint", b"\x00\xff"),
+        ("name", b"\x00\xff"),
+    ],
+    ids=["not-json", "text-time", "endless-time", "blob-checkpoint", "blob-name"],
+)
+def test_a_damaged_row_is_listed_as_damaged_refused_to_queue_and_can_be_deleted(
+    client, saved, files, store_engine, column, value
+):
+    if store_engine != "sqlite" and column != "params":
+        pytest.skip("PostgreSQL's typed columns refuse such a value")
     good = saved.save(NewTask(kind="txt2img", params={"prompt": "fine"}), "fine")
     bad = saved.save(NewTask(kind="txt2img", params={"prompt": "soon broken"}), "broken")
-    with saved.store.write() as conn:
-        conn.execute("UPDATE saved_task SET params = '{not json' WHERE id = ?", (bad.id,))
+    with saved.store.write() as conn:  # SQLite keeps any value in any column (a hand edit)
+        conn.execute(f"UPDATE saved_task SET {column} = ? WHERE id = ?", (value, bad.id))
     listed = client.get(f"{API}/saved")
     assert listed.status_code == 200
     shown = {s["id"]: s for s in listed.json()["saved"]}

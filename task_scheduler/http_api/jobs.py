@@ -154,6 +154,7 @@ def job_public(job: Job) -> dict[str, Any]:
         "user": job.user,
         "not_before": iso(job.not_before),
         "repeat": repeat_view(job.repeat_times, job.repeat_round, job.repeat_keep_seeds, job.repeat_stopped),
+        "damaged": job.damaged,
     }
 
 
