@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -48,3 +50,15 @@ def make_task(prompt: str = "a cat", **kw) -> NewTask:
     params = {"prompt": prompt, "steps": 2, "width": 64, "height": 64}
     params.update(kw.pop("params", {}))
     return NewTask(kind=kw.pop("kind", "txt2img"), params=params, **kw)
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Poll ``predicate`` until it holds or ``timeout`` passes; its last value (for an assert)."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        pause.wait(0.005)
+    return predicate()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ENGINES
-from helpers import make_task
+from helpers import make_task, wait_until
 
 from task_scheduler.batching import BatchPolicy
 from task_scheduler.executor import Executor, ExecutorSettings
@@ -22,15 +22,6 @@ from task_scheduler.task_queue import TaskQueue
 from task_scheduler.workers import WorkerIdentity
 
 STORE_ENGINES = ENGINES
-
-
-def wait_until(predicate, timeout=10.0):
-    event = threading.Event()
-    for _ in range(int(timeout / 0.01)):
-        if predicate():
-            return True
-        event.wait(0.01)
-    return predicate()
 
 
 def sweep(queue: TaskQueue, prompts=("a", "b", "c"), seeds=(1, 2, 3, 4), **kw):

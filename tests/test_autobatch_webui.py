@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from helpers import wait_until
 from PIL import Image
 
 from task_scheduler.executor import Executor, ExecutorSettings
@@ -80,15 +81,6 @@ def run_all(ex: Executor) -> int:
 
 def rgb(path) -> bytes:
     return Image.open(path).convert("RGB").tobytes()
-
-
-def wait_until(predicate, timeout=10.0):
-    event = threading.Event()
-    for _ in range(int(timeout / 0.005)):
-        if predicate():
-            return True
-        event.wait(0.005)
-    return predicate()
 
 
 def test_a_job_runs_as_one_generate_and_each_task_gets_what_it_would_alone(env, queue, files, wrunner):

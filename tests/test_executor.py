@@ -8,7 +8,7 @@ import textwrap
 import threading
 from pathlib import Path
 
-from helpers import make_task
+from helpers import make_task, wait_until
 
 import task_scheduler
 from task_scheduler import executor as executor_module
@@ -23,15 +23,6 @@ REPO_ROOT = str(Path(task_scheduler.__file__).resolve().parents[1])
 
 #: the store contract: each test here runs on SQLite and on a real PostgreSQL (conftest.py)
 STORE_ENGINES = ("sqlite", "postgresql")
-
-
-def wait_until(predicate, timeout=5.0):
-    event = threading.Event()
-    for _ in range(int(timeout / 0.01)):
-        if predicate():
-            return True
-        event.wait(0.01)
-    return predicate()
 
 
 def test_run_one_runs_the_next_task_to_done(queue, runner, executor):

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from helpers import wait_until
 
 from task_scheduler import config
 from task_scheduler.task import NewTask, TaskStatus
@@ -21,15 +22,6 @@ def load_script(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def wait_until(predicate, timeout=5.0):
-    event = threading.Event()
-    for _ in range(int(timeout / 0.005)):
-        if predicate():
-            return True
-        event.wait(0.005)
-    return predicate()
 
 
 def executor_threads() -> list[threading.Thread]:

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import threading
 
-from helpers import make_task
+from helpers import make_task, wait_until
 
 from task_scheduler.errors import RunnerUnavailable
 from task_scheduler.executor import Executor
 from task_scheduler.runner import InMemoryRunner
 from task_scheduler.task import TaskStatus
-
-
-def wait_until(predicate, timeout=5.0):
-    event = threading.Event()
-    for _ in range(int(timeout / 0.01)):
-        if predicate():
-            return True
-        event.wait(0.01)
-    return predicate()
 
 
 def test_claim_leaves_tasks_of_skipped_checkpoints_for_another_worker(queue):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import webui_double
+from helpers import wait_until
 from PIL import Image
 from webui_double import FakeRequest
 from webui_double.extensions import ADETAILER_DEFAULT_ARGS, ADetailerLike
@@ -129,15 +130,6 @@ def queue_click(env, queue, files, tab="txt2img", **named) -> Task:
 def run_all(wexec) -> None:
     while wexec.run_one():
         pass
-
-
-def wait_until(predicate, timeout=5.0):
-    event = threading.Event()
-    for _ in range(int(timeout / 0.005)):
-        if predicate():
-            return True
-        event.wait(0.005)
-    return predicate()
 
 
 def rgb(path_or_image):
