@@ -238,7 +238,6 @@ def _simulated_run(
     stopping: threading.Event,
 ) -> RunResult:
     """:class:`Simulated`'s run of ``task``."""
-    from PIL import Image, PngImagePlugin
 
     params = task.params
     steps, n_iter, batch = (
@@ -262,18 +261,10 @@ def _simulated_run(
             progress(ProgressUpdate(done / (n_iter * steps), f"step {step + 1}/{steps}"))
         simulate.images_dir.mkdir(parents=True, exist_ok=True)
         for index in range(iteration * batch, (iteration + 1) * batch):
-            image_seed = first + index
-            infotext = (
-                f"{task.prompt}\nSteps: {steps}, Seed: {image_seed}, Size: {size[0]}x{size[1]}, "
-                f"Model: {task.checkpoint or 'simulated'}"
-            )
-            info = PngImagePlugin.PngInfo()
-            info.add_text("parameters", infotext)
-            path = simulate.images_dir / f"{task.id}-{index:05d}-{image_seed}.png"
-            Image.new("RGB", size, (image_seed % 256, index % 256, 0)).save(path, pnginfo=info)
-            made.images.append(str(path))
+            path, infotext = _simulated_image(task, simulate, steps, size, first + index, index)
+            made.images.append(path)
             made.infotexts.append(infotext)
-            made.seeds.append(image_seed)
+            made.seeds.append(first + index)
         progress(
             ProgressUpdate(0.0, made=TaskResult(list(made.images), list(made.infotexts), list(made.seeds)))
         )
@@ -287,7 +278,6 @@ def _simulated_batch(
 ) -> list[RunResult]:
     """:class:`Simulated`'s run of a batch: the steps once for all, then each task's image with its
     own seed and infotext, as the task alone would have made it; nothing after an interrupt."""
-    from PIL import Image, PngImagePlugin
 
     steps = _whole(tasks[0].params, "steps", 20)
     for step in range(steps):
@@ -301,13 +291,24 @@ def _simulated_batch(
         seed = params.get("seed")
         image_seed = seed if isinstance(seed, int) and seed >= 0 else random.randrange(2**32)
         size = (_whole(params, "width", 8), _whole(params, "height", 8))
-        infotext = (
-            f"{task.prompt}\nSteps: {steps}, Seed: {image_seed}, Size: {size[0]}x{size[1]}, "
-            f"Model: {task.checkpoint or 'simulated'}"
-        )
-        info = PngImagePlugin.PngInfo()
-        info.add_text("parameters", infotext)
-        path = simulate.images_dir / f"{task.id}-00000-{image_seed}.png"
-        Image.new("RGB", size, (image_seed % 256, 0, 0)).save(path, pnginfo=info)
-        runs.append(RunResult(TaskResult([str(path)], [infotext], [image_seed])))
+        path, infotext = _simulated_image(task, simulate, steps, size, image_seed, 0)
+        runs.append(RunResult(TaskResult([path], [infotext], [image_seed])))
     return runs
+
+
+def _simulated_image(
+    task: Task, simulate: Simulated, steps: int, size: tuple[int, int], seed: int, index: int
+) -> tuple[str, str]:
+    """Image ``index`` of ``task`` with ``seed``, saved with its infotext: alone or in a batch, the
+    same task and seed make the same file."""
+    from PIL import Image, PngImagePlugin
+
+    infotext = (
+        f"{task.prompt}\nSteps: {steps}, Seed: {seed}, Size: {size[0]}x{size[1]}, "
+        f"Model: {task.checkpoint or 'simulated'}"
+    )
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", infotext)
+    path = simulate.images_dir / f"{task.id}-{index:05d}-{seed}.png"
+    Image.new("RGB", size, (seed % 256, index % 256, 0)).save(path, pnginfo=info)
+    return str(path), infotext
