@@ -34,9 +34,9 @@ log = logging.getLogger(__name__)
 
 #: before a task starts: ``(outcome, None)`` when it must not run (stopped, paused, refused by
 #: the check, store out of reach), else ``(None, warnings the check found since it was queued)``
-BeforeStart = Callable[[Task], "tuple[Outcome | None, list[str]]"]
+BeforeStart = Callable[[Task], tuple[Outcome | None, list[str]]]
 #: what was asked of a task once its run ended (None: nothing, or the store could not tell)
-AskAfter = Callable[[Task], "str | None"]
+AskAfter = Callable[[Task], str | None]
 
 
 def run_group(

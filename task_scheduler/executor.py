@@ -629,9 +629,10 @@ class Executor:
         """
         current = self._current
         running = self._members or ((current,) if current is not None else ())
-        # every task of the claim in hand, and every outcome kept for the store, stays this worker's
+        # every task of the claim in hand (the running ones among them), and every outcome kept
+        # for the store, stays this worker's
         kept = [pending.task.id for pending in list(self._unrecorded)]
-        holding = list(dict.fromkeys([*self._claimed, *running, *kept]))
+        holding = list(dict.fromkeys([*self._claimed, *kept]))
         try:
             held = self.queue.workers.heartbeat(
                 self.worker,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from . import claiming, ordering, repeat, schedule
-from .batching import BatchPolicy, select_group
+from .batching import BatchPolicy, batch_key, select_group
 from .checker import Problem, TaskChecker, TaskRefused, errors_of, grouped, warnings_of
 from .errors import InvalidTaskData, InvalidTransition, StoreConflict, TaskNotFound
 from .events import EventBus, Listener, QueueEvent
@@ -499,6 +499,8 @@ class TaskQueue:
         now: float,
     ) -> list[Task]:
         """Inside the claim: the tasks that join ``head``'s batch, marked running like it."""
+        if batch_key(head) is None or policy.limit(head) < 2:
+            return [head]  # it runs alone: no candidates to read (and on PostgreSQL to lock)
         worker_id = worker.id if worker is not None else None
         family = worker.family if worker is not None else None
         candidates = claiming.following(
