@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from task_scheduler.jobs import Jobs
 from task_scheduler.store import Store
 from task_scheduler.task import NewTask, TaskStatus
 from task_scheduler.task_queue import TaskQueue
@@ -128,6 +129,24 @@ def test_four_workers_run_500_tasks_each_exactly_once(queue, workers):
     assert all(queue.get(i).attempts == 1 for i in ids)
     assert {queue.get(i).worker_id for i in ids} <= set(names)
     assert len({r[1] for r in runs}) >= 2  # shared, not one worker doing it all
+
+
+def test_four_workers_share_a_job_in_batches_each_task_once_each_batch_on_one_worker(queue, workers):
+    """Auto-batching across processes: a batch is claimed in one transaction under one lease."""
+    names = [workers.start(f"w{n}") for n in range(4)]
+    _, created = Jobs(queue).create([task(f"t{n}") for n in range(200)], name="sweep")
+    ids = [t.id for t in created]
+    wait_until(lambda: statuses(queue, ids)[TaskStatus.DONE] == 200, what="200 tasks done")
+    assert Counter(r[0] for r in workers.runs()) == Counter(dict.fromkeys(ids, 1))
+    done = [queue.get(i) for i in ids]
+    assert {t.attempts for t in done} == {1}
+    by_batch: dict[str, set[str]] = {}
+    for t in done:
+        if t.batch_id is not None:
+            by_batch.setdefault(t.batch_id, set()).add(t.worker_id)
+    assert all(len(holders) == 1 for holders in by_batch.values())  # never split between workers
+    assert len(by_batch) >= 40  # mostly batches of up to 4, the default for jobs
+    assert {t.worker_id for t in done} <= set(names)
 
 
 def test_a_killed_workers_task_is_finished_by_another_after_its_lease(queue, workers):
