@@ -132,7 +132,7 @@ function mountHistory({state, api, act, renderNotice, openDetails}) {
                 h("span", {class: "tsq-badge tsq-state tsq-state-" + task.status, text: task.status}),
                 kindBadge(task),
                 warningMark(task),
-                batchBadge(task, (state.history && state.history.tasks) || [task]),
+                batchBadge(task),
                 task.result && task.result.images && task.result.images.length
                     ? h("img", {
                           class: "tsq-thumb",

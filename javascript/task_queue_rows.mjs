@@ -45,10 +45,11 @@ function startText(task) {
     return "starts " + (sameDay ? time : at.toLocaleDateString([], {weekday: "short"}) + " " + time);
 }
 
-/** "batch of 4" on a task that ran (runs) in one WebUI batch with others of ``tasks``; else null. */
-function batchBadge(task, tasks) {
+/** "batch of 4" on a task that ran (runs) in one WebUI batch; else null. The size is the store's
+ * (``batch_size``): a list shows one page, or the part of a batch already recorded as finished. */
+function batchBadge(task) {
     if (!task.batch_id) return null;
-    const size = tasks.filter((other) => other.batch_id === task.batch_id).length;
+    const size = task.batch_size || 1;
     return h("span", {
         class: "tsq-badge tsq-batch",
         title: "ran as one WebUI batch with the other tasks marked so (batch " + task.batch_id.slice(0, 8) + ")",

@@ -82,7 +82,7 @@ function mountRunning({state, api, act, openDetails, inWebUI, onProgress}) {
                     "div",
                     {class: "tsq-current-title"},
                     kindBadge(task),
-                    batchBadge(task, state.running),
+                    batchBadge(task),
                     h("span", {class: "tsq-title", text: title(task, 120)}),
                     where ? h("span", {class: "tsq-badge tsq-where", text: where}) : null,
                 ),

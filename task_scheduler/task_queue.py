@@ -292,6 +292,19 @@ class TaskQueue:
             ).fetchall()
         return [row[0] for row in rows]
 
+    def batch_sizes(self, batch_ids: set[str]) -> dict[str, int]:
+        """How many tasks each of ``batch_ids`` holds, counted in the store: a listing shows one
+        page (or only the finished part of a batch still being recorded), never the whole batch."""
+        if not batch_ids:
+            return {}
+        ids = sorted(batch_ids)
+        marks = ", ".join("?" for _ in ids)
+        with self.store.read() as conn:
+            rows = conn.execute(
+                f"SELECT batch_id, count(*) FROM task WHERE batch_id IN ({marks}) GROUP BY batch_id", ids
+            ).fetchall()
+        return {row[0]: int(row[1]) for row in rows}
+
     def running(self) -> list[Task]:
         with self.store.read() as conn:
             return self.store.fetch_many(conn, "WHERE status = 'running' ORDER BY started_at")

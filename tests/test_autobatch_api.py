@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from test_http_helpers import API, client, services, settings  # noqa: F401 - fixtures
 
+from task_scheduler.batching import BatchPolicy
 from task_scheduler.executor import Executor, ExecutorSettings
 from task_scheduler.runner import InMemoryRunner
+from task_scheduler.task import TaskResult, TaskStatus
 
 BASE = {"prompt": "a cat", "steps": 2, "width": 64, "height": 64}
 
@@ -59,3 +61,23 @@ def test_patch_makes_a_pending_task_exact_and_back(client, queue):
     assert client.patch(f"{API}/tasks/{third}", json={"exact": False}).json()["batching"] is None
     runner = run_all(queue)
     assert runner.batches == [[first, third]] and runner.ran == [first, third, second]
+
+
+def test_lists_give_the_whole_batch_size_while_only_part_of_it_is_recorded(client, queue):
+    """A batch's outcomes are written one task at a time: a listing read between them holds two
+    finished and two running tasks, yet each is one of a batch of four (the tab's "batch of 4")."""
+    job = client.post(
+        f"{API}/jobs", json={"base": BASE, "axes": [{"type": "seed", "values": [1, 2, 3, 4]}]}
+    ).json()
+    group = queue.claim_group(batching=BatchPolicy())
+    assert [t.id for t in group] == job["task_ids"]
+    for task in group[:2]:
+        queue.finish(task.id, TaskStatus.DONE, result=TaskResult(images=[]))
+    running = client.get(f"{API}/queue").json()["running"]
+    history = client.get(f"{API}/history").json()["tasks"]
+    assert [t["id"] for t in history] and len(running) == 2 and len(history) == 2
+    assert [t["batch_size"] for t in running + history] == [4, 4, 4, 4]
+    alone = client.post(f"{API}/queue/txt2img", json=BASE).json()
+    run_all(queue)
+    listed = {t["id"]: t for t in client.get(f"{API}/history").json()["tasks"]}
+    assert listed[alone["id"]]["batch_size"] is None

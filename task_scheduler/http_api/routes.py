@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
 from ..errors import InvalidTaskData, InvalidTransition, TaskSchedulerError
-from ..task import FINISHED, TaskStatus
+from ..task import FINISHED, Task, TaskStatus
 from . import _pydantic as pd
 from . import actions
 from .auth import request_user
@@ -78,6 +78,14 @@ def add_task_routes(router: APIRouter, services: ApiServices) -> None:
             view["ran_with"] = [other for other in queue.batch_of(task.batch_id) if other != task.id]
         return view
 
+    def with_batch_sizes(tasks: list[Task], views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``views`` with each batched task's ``batch_size`` (the tab's "batch of 4")."""
+        sizes = queue.batch_sizes({t.batch_id for t in tasks if t.batch_id is not None and t.damaged is None})
+        for task, view in zip(tasks, views, strict=True):
+            if task.batch_id in sizes:
+                view["batch_size"] = sizes[task.batch_id]
+        return views
+
     # -- queueing --------------------------------------------------------------------------
 
     @router.post("/queue/txt2img", response_model=TaskPublic, status_code=201)
@@ -112,7 +120,10 @@ def add_task_routes(router: APIRouter, services: ApiServices) -> None:
     ) -> dict[str, Any]:
         """Running tasks with their progress, pending tasks in run order, paused flag, revision."""
         revision = queue.revision
-        running = [task_public(t, progress=actions.progress(services, t)) for t in queue.running()]
+        running_tasks = queue.running()
+        running = with_batch_sizes(
+            running_tasks, [task_public(t, progress=actions.progress(services, t)) for t in running_tasks]
+        )
         pending = [
             task_public(t, position=offset + i + 1)
             for i, t in enumerate(queue.pending(limit=limit, offset=offset))
@@ -204,7 +215,7 @@ def add_task_routes(router: APIRouter, services: ApiServices) -> None:
             status=_parse_statuses(status), search=search, bookmarked=bookmarked, limit=limit, offset=offset
         )
         return {
-            "tasks": [task_public(t) for t in page.tasks],
+            "tasks": with_batch_sizes(page.tasks, [task_public(t) for t in page.tasks]),
             "total": page.total,
             "limit": page.limit,
             "offset": page.offset,

@@ -307,6 +307,9 @@ class TaskPublic(OpenModel):
     batch_id: Optional[str] = field(
         None, description="Shared by the tasks that ran together as one WebUI batch (null: it ran alone)."
     )
+    batch_size: Optional[int] = field(
+        None, description="How many tasks its batch holds (in /queue's running and /history; null elsewhere)."
+    )
     ran_with: Optional[list[str]] = field(
         None, description="The other tasks of its batch (in the one-task answer; null in lists)."
     )
