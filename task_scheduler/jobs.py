@@ -24,6 +24,7 @@ from typing import Any, Literal
 from .errors import InvalidTaskData, InvalidTransition, TaskNotFound
 from .events import QueueEvent
 from .gate import check_timing
+from .request_keys import RequestKey
 from .task import MAX_NAME_LENGTH, NewTask, Task, TaskStatus, ensure_json
 from .task_queue import TaskQueue
 
@@ -195,12 +196,13 @@ class Jobs:
         strict: bool = False,
         not_before: float | None = None,
         repeat: tuple[int, bool] | None = None,
+        request_key: RequestKey | None = None,
     ) -> tuple[Job, list[Task]]:
         """Queue ``tasks`` as a new job: the job row and every task, or nothing.
 
         ``strict``: the checker's warnings refuse it too. ``not_before``: none of its tasks
         starts before then. ``repeat``: ``(times, keep_seeds)``, the whole job repeats
-        (:mod:`.repeat`).
+        (:mod:`.repeat`). ``request_key``: see :meth:`TaskQueue.enqueue_many`.
         """
         if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH:
             raise InvalidTaskData("name", f"must be text of at most {MAX_NAME_LENGTH} characters")
@@ -226,7 +228,9 @@ class Jobs:
                     (not_before, times, int(bool(keep)), job_id),
                 )
 
-        created = self.queue.enqueue_many(tasks, at=at, in_transaction=insert_job, strict=strict)
+        created = self.queue.enqueue_many(
+            tasks, at=at, in_transaction=insert_job, strict=strict, request_key=request_key
+        )
         return self.get(job_id), created
 
     # -- reads -------------------------------------------------------------------------------

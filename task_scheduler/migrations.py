@@ -305,6 +305,19 @@ MIGRATIONS: list[tuple[str, Script]] = [
         CREATE INDEX idx_task_batch ON task (batch_id);
         """,
     ),
+    (
+        "idempotency keys: a request sent again queues its tasks once (request_keys.py)",
+        """
+        CREATE TABLE request_key (
+            id           TEXT PRIMARY KEY,
+            fingerprint  TEXT NOT NULL,
+            task_ids     TEXT NOT NULL,
+            job_id       TEXT,
+            created_at   REAL NOT NULL
+        );
+        CREATE INDEX idx_request_key_created ON request_key (created_at);
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

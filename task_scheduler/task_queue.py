@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from . import claiming, ordering, repeat, schedule
+from . import claiming, ordering, repeat, request_keys, schedule
 from .batching import BatchPolicy, batch_key, select_group
 from .checker import Problem, TaskChecker, TaskRefused, errors_of, grouped, warnings_of
 from .errors import InvalidTaskData, InvalidTransition, StoreConflict, TaskNotFound
@@ -173,12 +173,16 @@ class TaskQueue:
         at: Literal["top", "bottom"] = "bottom",
         in_transaction: Callable[[Any], None] | None = None,
         strict: bool = False,
+        request_key: request_keys.RequestKey | None = None,
     ) -> list[Task]:
         """Add tasks in one transaction: all of them are queued, or none.
 
         ``in_transaction(conn)`` runs inside that transaction first (a job row its tasks belong to).
         The checker's errors refuse them all (:class:`TaskRefused`, every error at once); its
         warnings are stored on the task they concern. ``strict``: warnings refuse too.
+        ``request_key``: recorded with what was queued, in the same transaction; raises
+        :class:`request_keys.KeyTaken` (nothing queued) when another request recorded it first
+        (:meth:`answered` says what that one queued).
         """
         for item in items:
             validate_new_task(item)
@@ -193,11 +197,20 @@ class TaskQueue:
             created = self.insert_tasks(
                 conn, items, at=at, warnings=[[p.text for p in warnings_of(found)] for found in problems]
             )
+            if request_key is not None:
+                job_id = created[0].job_id if created else None
+                request_keys.record(conn, request_key, [t.id for t in created], job_id, self.store.clock())
         if self.files is not None:
             self.files.release({ref for item in items for ref in item.files})
         for task in created:
             self.events.emit(QueueEvent.ENQUEUED, task)
         return created
+
+    def answered(self, request_key: request_keys.RequestKey) -> request_keys.Answered | None:
+        """What an earlier request with this key queued (None: a new key); refuses a key used
+        for another request (:class:`InvalidTaskData`)."""
+        with self.store.read() as conn:
+            return request_keys.answered(conn, request_key, self.store.clock())
 
     def insert_tasks(
         self,

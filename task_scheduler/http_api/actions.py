@@ -5,15 +5,19 @@ Routes stay a few lines each; they call these functions and shape the answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
-from fastapi import HTTPException
+from fastapi import Header, HTTPException, Request, Response
 
+from .. import request_keys
 from ..errors import InvalidTaskData, TaskSchedulerError
+from ..request_keys import HEADER, Answered, RequestKey
 from ..task import Task, TaskStatus, validate_new_task
+from . import _pydantic as pd
+from .auth import request_user
 from .images import data_url, result_file, result_paths
 from .payloads import (
     Edit,
@@ -31,10 +35,61 @@ from .views import progress_view
 MAX_OFFSET = 1_000_000_000
 
 
+T = TypeVar("T")
+
+#: the answer's header that says an earlier request with the same Idempotency-Key queued it
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def key_header() -> Any:
+    """The ``Idempotency-Key`` header parameter of the routes that queue (shown in the API docs)."""
+    return Header(
+        None,
+        alias=HEADER,
+        description="Sending the request again with the same key queues nothing new: the answer "
+        "gives what the first request queued (header `Idempotent-Replayed: true`). Kept a day.",
+    )
+
+
+def request_key(key: str | None, request: Request, body: Any) -> RequestKey | None:
+    """``key`` (the request's ``Idempotency-Key``) with the fingerprint of what it asks (path,
+    user and parsed body: a retry with other whitespace is the same request); None without one."""
+    if key is None:
+        return None
+    if isinstance(body, pydantic.BaseModel):
+        body = pd.dump(body)
+    elif isinstance(body, list):
+        body = [pd.dump(item) if isinstance(item, pydantic.BaseModel) else item for item in body]
+    return RequestKey.of(key, {"path": request.url.path, "user": request_user(request), "body": body})
+
+
+def once(
+    services: ApiServices,
+    key: RequestKey | None,
+    response: Response,
+    queue: Callable[[], T],
+    replay: Callable[[Answered], T],
+) -> T:
+    """``queue()`` once per key (:func:`request_keys.once`): a request sent again gets ``replay``
+    of what the first queued, marked with :data:`REPLAYED_HEADER`."""
+    outcome = request_keys.once(services.queue.answered, key, queue)
+    if not isinstance(outcome, Answered):
+        return outcome
+    response.headers[REPLAYED_HEADER] = "true"
+    return replay(outcome)
+
+
 def queue_tasks(
-    services: ApiServices, kind: str, bodies: Sequence[pydantic.BaseModel], *, user: str | None
+    services: ApiServices,
+    kind: str,
+    bodies: Sequence[pydantic.BaseModel],
+    *,
+    user: str | None,
+    key: RequestKey | None = None,
 ) -> list[Task]:
-    """Convert, store input files, and enqueue: all of the bodies, or none of them."""
+    """Convert, store input files, and enqueue: all of the bodies, or none of them.
+
+    ``key``: recorded with the tasks (see :func:`once`)."""
     if not bodies:
         raise InvalidTaskData("body", "give at least one task")
     if len(bodies) > services.settings.max_tasks_per_call:
@@ -55,7 +110,7 @@ def queue_tasks(
     strict = any(item.strict for item in prepared)
     services.queue.refuse_errors([item.new for item in prepared], strict=strict)  # before any file is written
     news = [item.store_files(services.files) for item in prepared]
-    return services.queue.enqueue_many(news, at=positions.pop(), strict=strict)  # type: ignore[arg-type]
+    return services.queue.enqueue_many(news, at=positions.pop(), strict=strict, request_key=key)  # type: ignore[arg-type]
 
 
 def position(services: ApiServices, task: Task) -> int | None:

@@ -14,17 +14,19 @@ from pathlib import Path
 from typing import Any, Literal, Optional
 
 import pydantic
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..checker import grouped
 from ..errors import InvalidTaskData
 from ..followups import build_followups, parse_followup, queue_followups
 from ..jobs import Job, JobImage, Jobs
+from ..request_keys import RequestKey
 from ..saved_tasks import SavedTasks
 from ..sweeps import DEFAULT_MAX_TASKS, Choices, count_tasks, expand, parse_axes, sweep_origin
 from ..task import NewTask, validate_new_task
 from . import _pydantic as pd
+from . import actions
 from .actions import MAX_OFFSET
 from .auth import request_user
 from .errors import ErrorMappingRoute
@@ -325,8 +327,23 @@ def make_jobs_router(services: ApiServices) -> APIRouter:
             services.webui.interrupt()
 
     @router.post("", status_code=201)
-    def create_job(body: JobCreate, request: Request) -> Any:
+    def create_job(
+        body: JobCreate,
+        request: Request,
+        response: Response,
+        key: Optional[str] = actions.key_header(),
+    ) -> Any:
         """Queue a sweep as one job: a base and axes, crossed or zipped (`dry_run`: count and preview)."""
+        request_key = None if body.dry_run else actions.request_key(key, request, body)
+        return actions.once(
+            services,
+            request_key,
+            response,
+            lambda: queue_job(body, request, request_key),
+            lambda found: {**job_public(jobs.get(found.job_id or "")), "task_ids": found.task_ids},
+        )
+
+    def queue_job(body: JobCreate, request: Request, request_key: RequestKey | None) -> Any:
         cap = max_tasks(services)
         base, source_task = _base(services, body, request_user(request))
         new = base if isinstance(base, NewTask) else base.new
@@ -371,6 +388,7 @@ def make_jobs_router(services: ApiServices) -> APIRouter:
                 strict=bool(body.strict),
                 not_before=parse_when(body.not_before),
                 repeat=repeat_args(body.repeat),
+                request_key=request_key,
             )
         except BaseException:
             if not isinstance(base, NewTask):

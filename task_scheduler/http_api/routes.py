@@ -9,7 +9,7 @@ from typing import Any, Optional
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
-from ..errors import InvalidTaskData, InvalidTransition, TaskSchedulerError
+from ..errors import InvalidTaskData, InvalidTransition, TaskNotFound, TaskSchedulerError
 from ..task import FINISHED, Task, TaskStatus
 from . import _pydantic as pd
 from . import actions
@@ -88,29 +88,67 @@ def add_task_routes(router: APIRouter, services: ApiServices) -> None:
 
     # -- queueing --------------------------------------------------------------------------
 
+    def queue_once(
+        kind: str, bodies: list[Any], request: Request, response: Response, key: str | None
+    ) -> list[dict[str, Any]]:
+        """Queue ``bodies`` (once per Idempotency-Key); the views of the tasks queued. Sent again,
+        the tasks the first request queued that still exist; 409 when none does."""
+        request_key = actions.request_key(key, request, bodies)
+
+        def queue_them() -> list[str]:
+            tasks = actions.queue_tasks(services, kind, bodies, user=request_user(request), key=request_key)
+            return [t.id for t in tasks]
+
+        ids = actions.once(services, request_key, response, queue_them, lambda found: found.task_ids)
+        views = []
+        for task_id in ids:
+            try:
+                views.append(public(task_id))
+            except TaskNotFound:  # deleted since the first request queued it
+                pass
+        if not views:
+            raise HTTPException(409, "the tasks queued with this Idempotency-Key have been deleted")
+        return views
+
     @router.post("/queue/txt2img", response_model=TaskPublic, status_code=201)
-    def queue_txt2img(body: Txt2ImgRequest, request: Request) -> dict[str, Any]:
+    def queue_txt2img(
+        body: Txt2ImgRequest,
+        request: Request,
+        response: Response,
+        key: Optional[str] = actions.key_header(),
+    ) -> dict[str, Any]:
         """Queue one txt2img task (the WebUI API's body, plus checkpoint, vae, name, ...)."""
-        task = actions.queue_tasks(services, "txt2img", [body], user=request_user(request))[0]
-        return public(task.id)
+        return queue_once("txt2img", [body], request, response, key)[0]
 
     @router.post("/queue/txt2img/batch", response_model=TaskList, status_code=201)
-    def queue_txt2img_batch(body: list[Txt2ImgRequest], request: Request) -> dict[str, Any]:
+    def queue_txt2img_batch(
+        body: list[Txt2ImgRequest],
+        request: Request,
+        response: Response,
+        key: Optional[str] = actions.key_header(),
+    ) -> dict[str, Any]:
         """Queue several txt2img tasks in one transaction: all of them, or none."""
-        tasks = actions.queue_tasks(services, "txt2img", body, user=request_user(request))
-        return {"tasks": [public(t.id) for t in tasks]}
+        return {"tasks": queue_once("txt2img", body, request, response, key)}
 
     @router.post("/queue/img2img", response_model=TaskPublic, status_code=201)
-    def queue_img2img(body: Img2ImgRequest, request: Request) -> dict[str, Any]:
+    def queue_img2img(
+        body: Img2ImgRequest,
+        request: Request,
+        response: Response,
+        key: Optional[str] = actions.key_header(),
+    ) -> dict[str, Any]:
         """Queue one img2img task; `init_images` holds one image, `mask` makes it inpaint upload."""
-        task = actions.queue_tasks(services, "img2img", [body], user=request_user(request))[0]
-        return public(task.id)
+        return queue_once("img2img", [body], request, response, key)[0]
 
     @router.post("/queue/img2img/batch", response_model=TaskList, status_code=201)
-    def queue_img2img_batch(body: list[Img2ImgRequest], request: Request) -> dict[str, Any]:
+    def queue_img2img_batch(
+        body: list[Img2ImgRequest],
+        request: Request,
+        response: Response,
+        key: Optional[str] = actions.key_header(),
+    ) -> dict[str, Any]:
         """Queue several img2img tasks in one transaction: all of them, or none."""
-        tasks = actions.queue_tasks(services, "img2img", body, user=request_user(request))
-        return {"tasks": [public(t.id) for t in tasks]}
+        return {"tasks": queue_once("img2img", body, request, response, key)}
 
     # -- the queue -------------------------------------------------------------------------
 
