@@ -509,7 +509,9 @@ class Executor:
             whole = len(run.result.seeds) >= resume.iterations(task) * resume.batch_size(task)
             if not run.interrupted or whole:  # the runner let it finish (or it had finished anyway)
                 return Outcome(TaskStatus.DONE, run)
-            # k of N iterations (maybe none yet): wait in the queue to make the rest
+            # k of N iterations (maybe none yet): wait in the queue to make the rest; the grid
+            # over all of them is made when it resumes
+            resume.discard_grids(run.result)
             return Outcome(TaskStatus.PENDING, run, made=resume.partial(task, run.result))
         if stop is not None:
             return Outcome(TaskStatus(stop), run)

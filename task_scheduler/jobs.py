@@ -277,6 +277,7 @@ class Jobs:
         images: list[JobImage] = []
         for task in tasks:
             assert task.result is not None
+            grids = set(task.result.grids())  # as the runner marked them; else the folder's name
             for index, path in enumerate(task.result.images):
                 images.append(
                     JobImage(
@@ -287,7 +288,7 @@ class Jobs:
                         seed=image_seed(task, index),
                         mark=marks.get(path),
                         exists=Path(path).is_file(),
-                        grid=is_grid(path),
+                        grid=path in grids or is_grid(path),
                     )
                 )
         return images

@@ -11,15 +11,23 @@ the number of whole iterations done and the seeds they started from. The executo
 a task is paused inside (``TaskQueue.park``) and, as the run goes, after each image
 (``TaskQueue.record_partial``), so a task requeued after a crash resumes the same way. Only whole
 iterations count: the images of an iteration cut short stay on disk but are made again.
+
+A grid is made once, over all of a task's images. The grid the WebUI saved over the images of a
+paused run is not kept (:func:`discard_grids`); the run that makes the missing images makes the
+grid over all of them (the WebUI runner, which knows the earlier images from ``task.result``).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from dataclasses import replace
 from typing import Any
 
-from .task import Task, TaskResult
+from .task import GRIDS_KEY, Task, TaskResult
+
+log = logging.getLogger(__name__)
 
 RESUME_KEY = "resume"
 _VARIATION_SEED = re.compile(r"(?:^|,\s*)Variation seed: (-?\d+)")
@@ -65,6 +73,7 @@ def partial(task: Task, result: TaskResult | None) -> TaskResult | None:
     done = len(result.seeds) // size
     if done == 0 or done >= iterations(task):
         return None
+    result = without_grids(result)
     first_seed = result.seeds[0]
     subseed = None
     if _varies_subseed(task):
@@ -75,8 +84,41 @@ def partial(task: Task, result: TaskResult | None) -> TaskResult | None:
     return replace(result, seeds=result.seeds[: done * size], info=info)
 
 
+def without_grids(result: TaskResult) -> TaskResult:
+    """``result`` without the grids it lists (:meth:`TaskResult.grids`)."""
+    grids = set(result.grids())
+    if not grids and GRIDS_KEY not in result.info:
+        return result
+    keep = [i for i, path in enumerate(result.images) if path not in grids]
+    aligned = len(result.infotexts) == len(result.images)
+    return replace(
+        result,
+        images=[result.images[i] for i in keep],
+        infotexts=[result.infotexts[i] for i in keep] if aligned else list(result.infotexts),
+        info={k: v for k, v in result.info.items() if k != GRIDS_KEY},
+    )
+
+
+def discard_grids(result: TaskResult | None) -> list[str]:
+    """Delete the grid files of a run that was paused inside: the grid over all the task's
+    images is made when it resumes (one grid per task, as an uninterrupted run makes). Returns
+    the paths deleted; a file already gone is skipped."""
+    removed = []
+    for path in result.grids() if result is not None else []:
+        try:
+            os.remove(path)
+        except OSError as exc:
+            log.warning("could not delete the grid of a paused run %s: %s", path, exc)
+            continue
+        removed.append(path)
+    return removed
+
+
 def remaining(task: Task) -> Task:
-    """The task as it must run now: all of it, or only the iterations still missing."""
+    """The task as it must run now: all of it, or only the iterations still missing.
+
+    Resumed, it keeps ``result`` (what the earlier runs made, with the resume mark): the
+    runner makes the grid over all the images from it."""
     mark = marker(task.result)
     if not mark:
         return task
@@ -89,7 +131,12 @@ def remaining(task: Task) -> Task:
         params["subseed"] = mark["subseed"] + step
     else:
         params["seed"] = mark["seed"] + step
-    return replace(task, params=params, result=None)
+    return replace(task, params=params)
+
+
+def earlier(task: Task) -> TaskResult | None:
+    """What the earlier runs of a resumed task made (None for a task that starts afresh)."""
+    return task.result if marker(task.result) else None
 
 
 def merged(task: Task, result: TaskResult) -> TaskResult:
@@ -97,7 +144,7 @@ def merged(task: Task, result: TaskResult) -> TaskResult:
     before = task.result if marker(task.result) else None
     if before is None:
         return result
-    info = {k: v for k, v in before.info.items() if k != RESUME_KEY}
+    info = {k: v for k, v in before.info.items() if k not in (RESUME_KEY, GRIDS_KEY)}
     info.update(result.info)
     return TaskResult(
         images=before.images + result.images,
@@ -115,4 +162,15 @@ def _first_variation_seed(result: TaskResult) -> int | None:
     return None
 
 
-__all__ = ["RESUME_KEY", "batch_size", "done_iterations", "iterations", "merged", "partial", "remaining"]
+__all__ = [
+    "RESUME_KEY",
+    "batch_size",
+    "discard_grids",
+    "done_iterations",
+    "earlier",
+    "iterations",
+    "merged",
+    "partial",
+    "remaining",
+    "without_grids",
+]

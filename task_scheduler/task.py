@@ -89,6 +89,11 @@ def checkpoint_aliases(spellings: Iterable[str | None]) -> set[str]:
     return keys
 
 
+#: ``TaskResult.info`` key: which of ``images`` are grids. The runner knows (the WebUI says
+#: which outputs are grids); a path does not always (the grids folder is a setting).
+GRIDS_KEY = "grids"
+
+
 @dataclass
 class TaskResult:
     """What a finished run produced. Image paths point at files the WebUI (or we) saved."""
@@ -97,6 +102,11 @@ class TaskResult:
     infotexts: list[str] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+
+    def grids(self) -> list[str]:
+        """The paths of ``images`` that are grids (listed last), as the runner marked them."""
+        marked = self.info.get(GRIDS_KEY)
+        return [path for path in marked if path in self.images] if isinstance(marked, list) else []
 
     def to_json(self) -> str:
         return json.dumps(

@@ -102,10 +102,34 @@ def test_pause_now_after_the_first_image_and_resume_gives_generates_four(client)
     assert done["result"]["seeds"] == [777, 778, 779, 780]
     ours = client.get(API + f"/tasks/{task['id']}/results").json()["images"]
     queued_pixels = [pixels(base64.b64decode(item["image"].split(",", 1)[1])) for item in ours]
-    direct = client.post("/sdapi/v1/txt2img", json={**BODY, "seed": 777, "n_iter": 4}).json()["images"]
+    # save_images: the API makes a grid (its do_not_save_grid) as Generate does
+    direct = client.post("/sdapi/v1/txt2img", json={**BODY, "seed": 777, "n_iter": 4, "save_images": True})
+    direct = direct.json()["images"]
     generate_pixels = [pixels(base64.b64decode(b64)) for b64 in direct]
-    generate_pixels = [p for p in generate_pixels if len(p) == 64 * 64 * 3]  # no grid
+    generate_grid = [p for p in generate_pixels if len(p) == 128 * 128 * 3]  # 2 x 2, listed first
+    generate_pixels = [p for p in generate_pixels if len(p) == 64 * 64 * 3]
     assert [p for p in queued_pixels if len(p) == 64 * 64 * 3] == generate_pixels
+    # one grid over all four (not one per run), the grid Generate makes, pixel for pixel
+    (grid_name,) = done["result"]["info"]["grids"]
+    assert len(ours) == 5 and len(generate_grid) == 1
+    (grid,) = [p for p in queued_pixels if len(p) != 64 * 64 * 3]
+    if grid_name.endswith(".png"):
+        assert grid == generate_grid[0]
+    else:  # Neo saves grids as JPEG (its grid_format); the API answers the grid as PNG
+        quality = int(client.get("/sdapi/v1/options").json().get("jpeg_quality", 80))
+        as_saved = jpeg_pixels(generate_grid[0], (128, 128), quality)
+        assert len(grid) == len(as_saved)
+        assert sum(abs(a - b) for a, b in zip(grid, as_saved, strict=True)) / len(grid) < 1.0
+
+
+def jpeg_pixels(rgb: bytes, size: tuple[int, int], quality: int) -> bytes:
+    """``rgb`` as it reads back after the WebUI's ``save_image`` wrote it as JPEG."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.frombytes("RGB", size, rgb).save(out, format="JPEG", quality=quality)
+    with Image.open(io.BytesIO(out.getvalue())) as image:
+        return image.convert("RGB").tobytes()
 
 
 def _saved_so_far(client, task_id) -> int:

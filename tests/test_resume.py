@@ -271,3 +271,45 @@ def test_a_run_the_runner_let_finish_is_done_even_without_seeds(queue, runner, e
     runner.stop_after_current = lambda: None  # this runner cannot stop inside a task
     executor.run_one()
     assert queue.get(task_id).status is TaskStatus.DONE and queue.paused
+
+
+def test_a_paused_runs_grid_is_not_kept_and_its_file_is_deleted(tmp_path):
+    images = [tmp_path / f"{n}.png" for n in ("a", "b")]
+    grid = tmp_path / "grids" / "grid-0000.png"
+    grid.parent.mkdir()
+    for path in [*images, grid]:
+        path.write_bytes(b"png")
+    result = TaskResult(
+        images=[str(images[0]), str(images[1]), str(grid)],
+        infotexts=["Seed: 5,", "Seed: 6,", "Seed: 5,"],
+        seeds=[5, 6],
+        info={"grids": [str(grid)]},
+    )
+    task = make_paused_candidate(n_iter=4)
+    kept = resume.partial(task, result)
+    assert (
+        kept is not None
+        and kept.images == [str(p) for p in images]
+        and kept.infotexts == ["Seed: 5,", "Seed: 6,"]
+    )
+    assert "grids" not in kept.info and kept.grids() == []
+    assert resume.discard_grids(result) == [str(grid)] and not grid.exists() and images[0].exists()
+    assert resume.discard_grids(result) == []  # already gone: nothing to do, no error
+
+
+def test_the_api_names_grids_without_server_paths():
+    from task_scheduler.http_api.views import task_public
+
+    task = make_paused_candidate(n_iter=2)
+    task.result = TaskResult(
+        images=["/srv/out/1.png", "/srv/grids/grid-0001.png"], info={"grids": ["/srv/grids/grid-0001.png"]}
+    )
+    assert task_public(task)["result"]["info"]["grids"] == ["grid-0001.png"]
+
+
+def make_paused_candidate(**params):
+    from task_scheduler.task import Task
+
+    return Task(
+        id="t1", kind="txt2img", params={"prompt": "x", "seed": 5, **params}, created_at=0.0, updated_at=0.0
+    )

@@ -20,7 +20,7 @@ from webui_double.extensions import ADETAILER_DEFAULT_ARGS, ADetailerLike
 from webui_double.script_base import AlwaysVisible, Script
 
 from task_scheduler.executor import Executor, ExecutorSettings
-from task_scheduler.task import NewTask, Task, TaskStatus, checkpoint_key
+from task_scheduler.task import NewTask, Task, TaskResult, TaskStatus, checkpoint_key
 from task_scheduler.values import ValueCodec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -897,3 +897,52 @@ def test_pause_now_keeps_the_images_made_and_resume_makes_only_the_rest(env, que
     assert env.generations[-1].seeds == list(range(1000 + kept, 1005))  # only what was missing
     images = [p for p in done.result.images if "grid" not in Path(p).name]
     assert len(set(images)) == 5 and all(Path(p).is_file() for p in images)
+
+
+def test_a_paused_and_resumed_task_saves_one_grid_over_all_its_images(env, queue, files, wexec, wrunner):
+    """The grid the WebUI saves over a paused run's images is deleted; the resumed run makes the
+    grid over all five, pixel for pixel the grid of the same task run without a pause."""
+    from modules import script_callbacks
+    from PIL import Image
+
+    script_callbacks.on_image_saved(wrunner.image_saved)
+    env.set_step_delay(0.01)
+    task = queue_click(env, queue, files, prompt="one grid", steps=4, n_iter=5, seed=2000)
+    wexec.start()
+    assert wait_until(lambda: (queue.get(task.id).result or TaskResult()).seeds[:2] == [2000, 2001])
+    queue.pause_now()
+    assert wait_until(lambda: queue.get(task.id).status is TaskStatus.PENDING)
+    parked = queue.get(task.id)
+    assert parked.result.grids() == [] and len(parked.result.images) == len(parked.result.seeds)
+    queue.resume()
+    assert wait_until(lambda: queue.get(task.id).status is TaskStatus.DONE)
+    done = queue.get(task.id).result
+    (grid,) = done.grids()
+    assert done.images[-1] == grid and len(done.images) == 6 and done.seeds == list(range(2000, 2005))
+    grids_folder = Path(grid).parent
+    assert sorted(p.name for p in grids_folder.iterdir()) == [Path(grid).name]  # the paused run's is gone
+    assert done.infotexts[-1] == done.infotexts[0] and "Seed: 2000," in done.infotexts[-1]
+
+    again = queue_click(env, queue, files, prompt="one grid", steps=4, n_iter=5, seed=2000)
+    assert wait_until(lambda: queue.get(again.id).status is TaskStatus.DONE)
+    (whole,) = queue.get(again.id).result.grids()
+    with Image.open(grid) as resumed, Image.open(whole) as uninterrupted:
+        assert resumed.size == uninterrupted.size == (3 * 64, 2 * 64)
+        assert resumed.tobytes() == uninterrupted.tobytes()
+
+
+def test_a_resumed_task_that_asks_for_no_grid_gets_none(env, queue, files, wexec, wrunner):
+    from modules import script_callbacks
+
+    script_callbacks.on_image_saved(wrunner.image_saved)
+    env.set_step_delay(0.01)
+    task = queue_click(env, queue, files, prompt="no grid", steps=4, n_iter=4, seed=1)
+    queue.edit(task.id, params={"processing": {"do_not_save_grid": True}})
+    wexec.start()
+    assert wait_until(lambda: len((queue.get(task.id).result or TaskResult()).seeds) >= 1)
+    queue.pause_now()
+    assert wait_until(lambda: queue.get(task.id).status is TaskStatus.PENDING)
+    queue.resume()
+    assert wait_until(lambda: queue.get(task.id).status is TaskStatus.DONE)
+    done = queue.get(task.id).result
+    assert done.grids() == [] and done.seeds == [1, 2, 3, 4] and len(done.images) == 4

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..gate import shown_safely
 from ..queue_state import describe
-from ..task import Task, TaskStatus
+from ..task import GRIDS_KEY, Task, TaskStatus
 from ..task_queue import Progress
 from .payloads import api_params_view
 
@@ -56,6 +56,8 @@ def _task_public(task: Task, position: int | None, progress: dict[str, Any] | No
             "seeds": list(task.result.seeds),
             "info": dict(task.result.info),
         }
+        if GRIDS_KEY in result["info"]:  # names, like the images: no server paths
+            result["info"][GRIDS_KEY] = [PurePath(path).name for path in task.result.grids()]
     return {
         "id": task.id,
         "kind": task.kind,

@@ -31,14 +31,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import resume
 from ..batching import combined
 from ..catalog import Catalog
 from ..errors import NotBatchable, OutOfMemory
 from ..files import FileStore
 from ..runner import ProgressCallback, ProgressUpdate, RunResult
-from ..task import Task, TaskResult, checkpoint_aliases
+from ..task import GRIDS_KEY, Task, TaskResult, checkpoint_aliases
 from ..values import UndecodableValue, ValueCodec
-from . import arguments, batch, checkpoints, unload
+from . import arguments, batch, checkpoints, resumed_grid, unload
 from . import extras as extras_tab
 from .catalog_source import WebUICatalog
 
@@ -162,6 +163,10 @@ class InProcessRunner:
         self._begun = False
         self._interrupt_for: str | None = None
         self._saved: list[str] | None = None
+        #: the processing object of the running task's last saved image (its grid's settings)
+        self._last_p: Any = None
+        #: the grids the running task saved (its grids folder)
+        self._saved_grids: list[str] = []
         #: the running task's progress callback and the images it made so far (not grids)
         self._made: tuple[ProgressCallback | None, TaskResult] = (None, TaskResult())
         self.model_switches = 0
@@ -289,7 +294,13 @@ class InProcessRunner:
         filename = getattr(params, "filename", None)
         if filename:
             saved.append(os.path.abspath(filename))
-            self._report_made(params)
+            p = getattr(params, "p", None)
+            self._last_p = p
+            in_grids = _in_grids_folder(p, filename)
+            if in_grids:
+                self._saved_grids.append(os.path.abspath(filename))
+            elif in_grids is not None:
+                self._report_made(params)
 
     def _report_made(self, params: Any) -> None:
         """Tell the executor what the run has made so far (kept in the store; see resume.py).
@@ -300,14 +311,7 @@ class InProcessRunner:
         report, made = self._made
         if report is None:
             return
-        p = getattr(params, "p", None)
         filename = os.path.abspath(params.filename)
-        grids = getattr(p, "outpath_grids", None)
-        samples = getattr(p, "outpath_samples", None)
-        if not grids or not samples or os.path.abspath(grids) == os.path.abspath(samples):
-            return
-        if os.path.dirname(filename).startswith(os.path.abspath(grids)):
-            return
         infotext = str((getattr(params, "pnginfo", None) or {}).get("parameters") or "")
         seed = _seed_of(infotext)
         if seed is None:
@@ -369,11 +373,17 @@ class InProcessRunner:
                 "the Task Scheduler script is not loaded: processing fields and override settings "
                 "were not applied"
             )
+        grid_over = resume.earlier(task)
+        if grid_over is not None and processing.get("do_not_save_grid"):
+            grid_over = None  # the task itself wants no grid
+        if grid_over is not None:  # resumed: one grid over all its images, made after this run
+            processing = {**processing, "do_not_save_grid": True}
         return _Prepared(
             values=built.values,
             checkpoint=info,
             extras=_Extras(task_id=task.id, processing=processing, override_settings=overrides),
             warnings=warnings,
+            grid_over=grid_over,
         )
 
     def _prepare_extras(self, task: Task) -> _Prepared:
@@ -402,6 +412,7 @@ class InProcessRunner:
         call = _Call()
         interrupted = False
         saved: list[str] = []
+        saved_grids: list[str] = []
         forced_save = False
         webui_progress.add_task_to_queue(id_task)
         with call_queue.queue_lock:
@@ -433,6 +444,8 @@ class InProcessRunner:
                 if not shared.opts.data.get("samples_save", True):
                     shared.opts.data["samples_save"] = forced_save = True
                 self._saved = saved
+                self._saved_grids = saved_grids = []
+                self._last_p = None
                 self._made = (progress, TaskResult())
                 TaskParamsHook.activate(prepared.extras)
                 with _ProgressReporter(progress, self.progress_interval_s):
@@ -464,7 +477,10 @@ class InProcessRunner:
         if prepared.single_image is not None:
             result = extras_tab.result_of(call.result, saved)
         else:
-            result = _result_of(call.result, saved)
+            result = _result_of(call.result, saved, frozenset(saved_grids))
+        if prepared.grid_over is not None and not interrupted:
+            with call_queue.queue_lock:  # saved like the WebUI's own grid, no generation beside it
+                result = resumed_grid.with_whole_grid(prepared.grid_over, result, self._last_p)
         warnings = prepared.warnings + prepared.extras.warnings
         return RunResult(result=result, interrupted=interrupted, warnings=warnings)
 
@@ -492,6 +508,8 @@ class _Prepared:
     warnings: list[str]
     #: an ``extras`` task's ``run_extras`` call (then ``values`` is unused)
     single_image: extras_tab.ExtrasCall | None = None
+    #: a resumed task's earlier images: the grid goes over them and this run's (resumed_grid.py)
+    grid_over: TaskResult | None = None
 
 
 class _ProgressReporter:
@@ -607,14 +625,25 @@ def _is_update(value: Any) -> bool:
     return isinstance(value, dict) and value.get("__type__") == "update"
 
 
-def _result_of(result: Any, saved: list[str]) -> TaskResult:
+def _in_grids_folder(p: Any, filename: str) -> bool | None:
+    """Whether a file ``p`` saved is a grid (in its grids folder); None when that cannot be told
+    (no folders, or grids and images saved into one folder)."""
+    grids = getattr(p, "outpath_grids", None)
+    samples = getattr(p, "outpath_samples", None)
+    if not grids or not samples or os.path.abspath(grids) == os.path.abspath(samples):
+        return None
+    return os.path.dirname(os.path.abspath(filename)).startswith(os.path.abspath(grids))
+
+
+def _result_of(result: Any, saved: list[str], saved_grids: frozenset[str] = frozenset()) -> TaskResult:
     """Paths, infotexts and seeds from the entry point's outputs (:func:`_outputs`), paired.
 
     ``images[i]``, ``infotexts[i]`` and ``seeds[i]`` describe one image, as everything that
     reads a result indexes them: the images made first, in order, then images saved but not
     returned (an extension's, without an infotext here), then grids, which the WebUI lists
     first (``index_of_first_image``) but which have no seed. The WebUI's own lists stay in
-    ``info``.
+    ``info``; the grids are listed in ``info["grids"]`` (returned ones, and ``saved_grids``:
+    saved into the grids folder, returned or not).
     """
     images, generation_info, video_path = _outputs(result)
     try:
@@ -634,14 +663,17 @@ def _result_of(result: Any, saved: list[str]) -> TaskResult:
         seeds = [s for s in from_infotexts if s is not None]  # one per image, as the images say
     if video_path:
         info["video_path"] = os.path.abspath(video_path)
-    paths, texts = _paired(images, infotexts, first, saved)
+    paths, texts, grids = _paired(images, infotexts, first, saved, saved_grids)
+    if grids:
+        info[GRIDS_KEY] = grids
     return TaskResult(images=paths, infotexts=texts, seeds=seeds, info=info)
 
 
 def _paired(
-    images: list[Any], infotexts: list[str], first: int, saved: list[str]
-) -> tuple[list[str], list[str]]:
-    """``(paths, infotexts)`` one for one, in :func:`_result_of`'s order.
+    images: list[Any], infotexts: list[str], first: int, saved: list[str], saved_grids: frozenset[str]
+) -> tuple[list[str], list[str], list[str]]:
+    """``(paths, infotexts, grids)``: paths and infotexts one for one, in :func:`_result_of`'s
+    order, and which paths are grids.
 
     A returned image's path is its ``already_saved_as``; one never saved (cut short by an
     interrupt) has no file and drops out with its infotext. When the WebUI's infotexts do not
@@ -651,15 +683,18 @@ def _paired(
     returned = [getattr(image, "already_saved_as", None) for image in images]
     if len(infotexts) != len(images):
         paths = list(dict.fromkeys([*saved, *(os.path.abspath(p) for p in returned if p)]))
-        return paths, infotexts
+        return paths, infotexts, [path for path in paths if path in saved_grids]
     made: dict[str, str] = {}
     grids: dict[str, str] = {}
     for index, (path, text) in enumerate(zip(returned, infotexts, strict=True)):
         if path:
             (grids if index < first else made).setdefault(os.path.abspath(path), text)
+    for path in saved:
+        if path in saved_grids and path not in made:
+            grids.setdefault(path, "")  # saved into the grids folder but not returned
     others = {path: "" for path in saved if path not in made and path not in grids}
     paired = {**made, **others, **grids}
-    return list(paired), list(paired.values())
+    return list(paired), list(paired.values()), list(grids)
 
 
 __all__ = [

@@ -24,10 +24,12 @@ def image_grid(imgs, batch_size=1, rows=None):
             rows = shared.opts.n_rows
         elif shared.opts.n_rows == 0:
             rows = batch_size
-        else:
+        elif shared.opts.grid_prevent_empty_spots:
             rows = math.floor(math.sqrt(len(imgs)))
             while len(imgs) % rows != 0:
                 rows -= 1
+        else:  # the WebUI's default: as square as it gets, empty spots allowed (5 images: 3 x 2)
+            rows = round(math.sqrt(len(imgs)))
     rows = max(1, min(rows, len(imgs)))
     cols = math.ceil(len(imgs) / rows)
     params = script_callbacks.ImageGridLoopParams(imgs, cols, rows)

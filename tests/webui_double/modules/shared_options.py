@@ -31,6 +31,9 @@ options_templates.update(
                 False, "Add extended info (seed, prompt) to filename when saving grid"
             ),
             "grid_only_if_multiple": OptionInfo(True, "Do not save grids consisting of one picture"),
+            "grid_prevent_empty_spots": OptionInfo(
+                False, "Prevent empty spots in grid (when set to autodetect)"
+            ),
             "n_rows": OptionInfo(
                 -1, "Grid row count; use -1 for autodetect and 0 for it to be same as batch size"
             ),
