@@ -36,6 +36,17 @@ class StoreBlobs:
         with self.store.read() as conn:
             return conn.execute("SELECT 1 FROM file_blob WHERE ref = ?", (ref,)).fetchone() is not None
 
+    def present(self, refs: list[str]) -> set[str]:
+        """Which of ``refs`` the database holds (in chunks: one query per 500)."""
+        found: set[str] = set()
+        with self.store.read() as conn:
+            for start in range(0, len(refs), 500):
+                chunk = refs[start : start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                rows = conn.execute(f"SELECT ref FROM file_blob WHERE ref IN ({marks})", chunk).fetchall()
+                found.update(row[0] for row in rows)
+        return found
+
     def delete(self, refs: list[str], conn: Connection | None) -> None:
         """Inside the caller's transaction when it passes ``conn``, else in one of our own."""
         if conn is not None:

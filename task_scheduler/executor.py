@@ -49,6 +49,8 @@ _RECORD_ATTEMPTS = 3
 _UNKNOWN = "(unknown)"
 #: a running task's progress is written to the store at most this often (every process reads it)
 _PROGRESS_EVERY_S = 0.25
+#: how often a worker drops its cached copies of files other machines deleted (a farm's cache)
+_PRUNE_CACHE_EVERY_S = 3600.0
 #: an idle executor looks again at least this often (a clock changed under it, a missed wake)
 _LONGEST_IDLE_WAIT_S = 6 * 3600.0
 
@@ -106,6 +108,7 @@ class Executor:
         self._recovered = False
         self._stop_acted: tuple[str, str] | None = None
         self._progress_written = 0.0
+        self._cache_pruned = -_PRUNE_CACHE_EVERY_S  # the first task's end prunes
         self._heart_stop = threading.Event()
         #: set while the store is out of reach; other workers' leases are judged again a lease after
         self._store_lost = False
@@ -364,6 +367,7 @@ class Executor:
             self._claimed = ()
         self._record_pending()
         self._purge_history()
+        self._prune_file_cache()
         self._idle_since = self.queue.store.clock()
         return True
 
@@ -560,6 +564,21 @@ class Executor:
             warnings=run.warnings if run else (),
             worker=self.worker,
         )
+
+    def _prune_file_cache(self) -> None:
+        """At most once per :data:`_PRUNE_CACHE_EVERY_S`, after a task: this machine's cached
+        copies of files other machines deleted go (:meth:`FileStore.prune_cache`)."""
+        files = self.queue.files
+        now = time.monotonic()
+        if files is None or files.blobs is None or now - self._cache_pruned < _PRUNE_CACHE_EVERY_S:
+            return
+        self._cache_pruned = now
+        try:
+            removed = files.prune_cache()
+            if removed:
+                log.info("removed %d cached input files that no task uses any more", len(removed))
+        except Exception:
+            log.exception("pruning the file cache failed; it runs again later")
 
     def _purge_history(self) -> None:
         try:

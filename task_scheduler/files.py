@@ -56,6 +56,7 @@ class Blobs(Protocol):
     def put(self, ref: str, data: bytes) -> None: ...
     def get(self, ref: str) -> bytes | None: ...
     def has(self, ref: str) -> bool: ...
+    def present(self, refs: list[str]) -> set[str]: ...
     def delete(self, refs: list[str], conn: Connection | None) -> None: ...
 
 
@@ -220,6 +221,26 @@ class FileStore:
                 self._path_for(ref).unlink(missing_ok=True)
             if self.blobs is not None and gone:
                 self.blobs.delete(gone, conn)
+        return gone
+
+    def prune_cache(self) -> list[str]:
+        """Drop this machine's cached copies of files the database no longer holds; returns them.
+
+        Only where the folder is a cache (files in the database): another machine deleted the
+        last task using a file, and this machine, which read it once, would keep its copy
+        forever. A copy that is still needed is never lost: :meth:`path` fetches a missing one
+        again, and a file being put is in the database before it is in the cache.
+        """
+        if self.blobs is None or not self.root.is_dir():
+            return []
+        cached = sorted(path.name for path in self.root.glob("??/*") if _REF.match(path.name))
+        if not cached:
+            return []
+        present = self.blobs.present(cached)
+        gone = [ref for ref in cached if ref not in present]
+        with _lock:
+            for ref in gone:
+                self._path_for(ref).unlink(missing_ok=True)
         return gone
 
     def _path_for(self, ref: str) -> Path:

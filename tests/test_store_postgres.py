@@ -169,6 +169,37 @@ def test_an_input_file_put_on_one_machine_is_read_on_another(postgres, tmp_path)
         queue.store.close()
 
 
+def test_a_machines_cached_copy_of_a_file_deleted_elsewhere_is_pruned(postgres, tmp_path):
+    """The desk read the cellar's image once; the cellar deleted its task: the desk's copy goes
+    when the desk's worker prunes its cache after a task, and a file still used stays."""
+    from task_scheduler.executor import Executor, ExecutorSettings
+    from task_scheduler.runner import InMemoryRunner
+
+    url = postgres.url(schema="cache")
+    machines = []
+    for name in ("cellar", "desk"):
+        store = Store(url)
+        files = FileStore(tmp_path / name, holds=StoreHolds(store), blobs=StoreBlobs(store))
+        machines.append((TaskQueue(store, files), files))
+    (queue_a, files_a), (queue_b, files_b) = machines
+    gone_ref, kept_ref = files_a.put(b"a" * 500), files_a.put(b"b" * 500)
+    gone_task = queue_a.enqueue(make_task("deleted on the cellar", files=[gone_ref]))
+    queue_a.enqueue(make_task("still queued", files=[kept_ref]))
+    gone_copy, kept_copy = files_b.path(gone_ref), files_b.path(kept_ref)  # the desk reads both
+    queue_a.delete(gone_task.id)
+    assert gone_copy.is_file() and not files_b.exists(gone_ref)  # the stale copy the desk keeps
+
+    executor = Executor(queue_b, InMemoryRunner(), ExecutorSettings())
+    assert executor.run_one()  # the desk runs the remaining task, then prunes
+    executor.close()
+    assert not gone_copy.exists() and kept_copy.is_file()
+    assert files_b.prune_cache() == []  # nothing more to prune
+    kept_copy.unlink()  # a copy still needed and gone comes back from the database
+    assert files_b.read(kept_ref) == b"b" * 500
+    for queue, _ in machines:
+        queue.store.close()
+
+
 def test_the_headers_figures_are_the_same_on_both_engines(postgres, tmp_path):
     """Work units are read from each task's JSON by SQL (JSON1 on SQLite, functions on PostgreSQL),
     a damaged row counting with the defaults on both."""
