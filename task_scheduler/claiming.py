@@ -101,6 +101,18 @@ def pick(
     return row["id"] if row else head["id"]
 
 
+def lock_pending(conn: Any, task_ids: Sequence[str], lock: str) -> set[str]:
+    """Lock those of ``task_ids`` still pending and not locked by another claim (``lock``: the
+    store's ``FOR UPDATE SKIP LOCKED``); returns their ids."""
+    if not task_ids:
+        return set()
+    marks = ", ".join("?" for _ in task_ids)
+    rows = conn.execute(
+        f"SELECT id FROM task WHERE id IN ({marks}) AND status = 'pending'" + lock, list(task_ids)
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
 def following(
     conn: Any,
     store: Any,
@@ -110,17 +122,16 @@ def following(
     *,
     now: float,
     family: str | None = None,
-    lock: str = "",
     limit: int = 64,
 ) -> list[Any]:
     """The pending tasks this worker may take now that come after ``head`` in queue order, at
-    its priority: the candidates to run in one batch with it (:func:`batching.select_group`)."""
+    its priority: the candidates to run in one batch with it (:func:`batching.select_group`).
+    Read without locks; the claim locks those that join (:func:`lock_pending`)."""
     runnable, args = runnable_clause(skip, worker_id, now=now, family=family)
     return store.fetch_many(
         conn,
         "WHERE status = 'pending' AND priority = ? AND position > ?"
         + runnable
-        + " ORDER BY position LIMIT ?"
-        + lock,
+        + " ORDER BY position LIMIT ?",
         [head.priority, head.position, *args, limit],
     )

@@ -529,10 +529,14 @@ class TaskQueue:
             return [head]  # it runs alone: no candidates to read (and on PostgreSQL to lock)
         worker_id = worker.id if worker is not None else None
         family = worker.family if worker is not None else None
-        candidates = claiming.following(
-            conn, self.store, head, skip, worker_id, now=now, family=family, lock=lock
-        )
+        # read without locks, then lock only the tasks that join: locking every candidate (up to
+        # 64) made another worker's concurrent claim skip them all and start a task far down
+        candidates = claiming.following(conn, self.store, head, skip, worker_id, now=now, family=family)
         members = select_group(head, candidates, policy.limit, checkpoint_aware=checkpoint_aware)
+        if len(members) > 1 and lock:
+            # a joiner another worker claimed meanwhile is skipped (PostgreSQL); the rest still join
+            taken = claiming.lock_pending(conn, [member.id for member in members[1:]], lock)
+            members = [head, *(member for member in members[1:] if member.id in taken)]
         if len(members) < 2:
             return [head]
         batch_id = new_task_id()

@@ -68,6 +68,66 @@ def test_a_claim_takes_the_group_at_once_under_one_lease_and_one_batch_id(queue)
     assert [t.id for t in other] == [t.id for t in tasks[4:8]]  # the next group, none twice
 
 
+def test_a_claim_at_the_same_moment_takes_the_next_task_not_one_behind_the_others_candidates(
+    queue, store_engine, store_location, monkeypatch
+):
+    """PostgreSQL: while one worker's claim picks its batch, another worker claims. It gets the
+    next task in order, and the first claim's batch leaves that one out. (Locking every candidate
+    made the second claim skip all ten: it found nothing to run.)"""
+    if store_engine != "postgresql":
+        pytest.skip("SQLite runs one claim at a time")
+    from task_scheduler import claiming
+    from task_scheduler import task_queue as task_queue_module
+    from task_scheduler.store import Store
+
+    tasks = sweep(queue, prompts=("a",), seeds=range(1, 11))
+    first, second = WorkerIdentity.local("gpu0"), WorkerIdentity.local("gpu1")
+    other = TaskQueue(Store(store_location))
+    for worker in (first, second):
+        queue.workers.register(worker, checkpoint=None)
+    choosing, picked, chosen = threading.Event(), threading.Event(), threading.Event()
+    real_select, real_pick = task_queue_module.select_group, claiming.pick
+
+    def select_slowly(*args, **kwargs):  # the first claim: holds its transaction open
+        group = real_select(*args, **kwargs)
+        choosing.set()
+        chosen.wait(10)
+        return group
+
+    def pick_and_tell(conn, prefer, skip, worker_id, *args, **kwargs):  # the second claim's pick
+        found = real_pick(conn, prefer, skip, worker_id, *args, **kwargs)
+        if worker_id == second.id:
+            picked.set()
+        return found
+
+    monkeypatch.setattr(task_queue_module, "select_group", select_slowly)
+    monkeypatch.setattr(claiming, "pick", pick_and_tell)
+    claimed: dict[str, list] = {}
+    claims = [
+        threading.Thread(
+            target=lambda: claimed.setdefault(
+                "first", queue.claim_group(worker=first, batching=BatchPolicy())
+            )
+        ),
+        threading.Thread(target=lambda: claimed.setdefault("second", other.claim_group(worker=second))),
+    ]
+    claims[0].start()
+    try:
+        assert choosing.wait(10)
+        claims[1].start()  # alone, while the first claim's batch is being chosen
+        assert picked.wait(10)
+    finally:
+        chosen.set()
+        for claim in claims:
+            claim.join(10)
+        other.store.close()
+    ids = [t.id for t in tasks]
+    assert [t.id for t in claimed["second"]] == [ids[1]]
+    assert [t.id for t in claimed["first"]] == [ids[0], ids[2], ids[3]]  # chosen 0-3, 1 was taken
+    assert {queue.get(i).status for i in ids[:4]} == {TaskStatus.RUNNING}
+    assert [t.id for t in queue.pending()] == ids[4:]
+
+
 def test_a_single_claim_leaves_no_batch_id(queue):
     queue.enqueue(make_task("alone"))
     (claimed,) = queue.claim_group(batching=BatchPolicy())
