@@ -149,13 +149,18 @@ def test_the_column_named_user_is_the_tasks_own_not_the_login(postgres):
     queue.store.close()
 
 
-def test_an_input_file_put_on_one_machine_is_read_on_another(postgres, tmp_path):
-    url = postgres.url(schema="files")
+def two_machines(url: str, tmp_path: Path) -> list[tuple[TaskQueue, FileStore]]:
+    """The cellar's and the desk's queue on one database, each with its own file cache."""
     machines = []
     for name in ("cellar", "desk"):
         store = Store(url)
         files = FileStore(tmp_path / name, holds=StoreHolds(store), blobs=StoreBlobs(store))
         machines.append((TaskQueue(store, files), files))
+    return machines
+
+
+def test_an_input_file_put_on_one_machine_is_read_on_another(postgres, tmp_path):
+    machines = two_machines(postgres.url(schema="files"), tmp_path)
     (queue_a, files_a), (queue_b, files_b) = machines
     image = bytes(range(256)) * 40
     ref = files_a.put(image)
@@ -175,12 +180,7 @@ def test_a_machines_cached_copy_of_a_file_deleted_elsewhere_is_pruned(postgres, 
     from task_scheduler.executor import Executor, ExecutorSettings
     from task_scheduler.runner import InMemoryRunner
 
-    url = postgres.url(schema="cache")
-    machines = []
-    for name in ("cellar", "desk"):
-        store = Store(url)
-        files = FileStore(tmp_path / name, holds=StoreHolds(store), blobs=StoreBlobs(store))
-        machines.append((TaskQueue(store, files), files))
+    machines = two_machines(postgres.url(schema="cache"), tmp_path)
     (queue_a, files_a), (queue_b, files_b) = machines
     gone_ref, kept_ref = files_a.put(b"a" * 500), files_a.put(b"b" * 500)
     gone_task = queue_a.enqueue(make_task("deleted on the cellar", files=[gone_ref]))
