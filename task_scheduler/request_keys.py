@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .errors import InvalidTaskData, StoreConflict
+from .gate import MAX_DEPTH, check_value
 
 T = TypeVar("T")
 
@@ -45,6 +46,8 @@ class RequestKey:
         """``request``: JSON-able data that says what was asked (the route and its parsed body)."""
         if not key or len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
             raise InvalidTaskData(HEADER, f"must be 1 to {MAX_KEY_LENGTH} printable ASCII characters")
+        # the body is not through the entry gate yet, and json.dumps recurses: its limits first
+        check_value("body", request, max_depth=MAX_DEPTH + 16)
         canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
         return cls(key, hashlib.sha256(canonical.encode()).hexdigest())
 

@@ -230,7 +230,7 @@ def _parse_axis(item: Any, where: str, choices: Choices, cap: int, rng: random.R
             if isinstance(v, dict) and any(tag in v for tag in _FILE_TAGS):
                 raise InvalidTaskData(at, "files cannot be swept")
         # typed or sent values are data: an object with "$" keys stays that object (values.py)
-        axis.values = [escape_plain(v) for v in axis.values]
+        axis.values = [escape_plain(v, f"{at}.values.{i}") for i, v in enumerate(axis.values)]
     if not axis.values:
         raise InvalidTaskData(at, "give at least one value")
     _check_cap(len(axis.values), cap, at)

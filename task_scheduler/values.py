@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .files import FileStore
+from .gate import check_value
 
 TAGS = (
     "$image",
@@ -44,17 +45,25 @@ _PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"}
 OBJECT_TAGS = ("$path", "$dataclass", "$enum")
 
 
-def escape_plain(value: Any) -> Any:
+def escape_plain(value: Any, where: str = "value") -> Any:
     """A client's plain JSON in stored form: an object with ``$`` keys is kept as an object.
 
     Values that come through the API are data, never tags: ``{"$path": "/etc/passwd"}`` sent as
     a script argument reaches the script as that very dict, as it would through the WebUI's own
     API, instead of being decoded into a server path (or a dataclass, or an enum) when it runs.
+    The entry gate's limits are checked first (``where`` names the value in the error): this is
+    the first walk over a client's value, and a recursive one — a body nested 900 deep, which
+    the JSON parser still takes, made it fail with ``RecursionError`` (500) before the gate.
     """
+    check_value(where, value)
+    return _escaped(value)
+
+
+def _escaped(value: Any) -> Any:
     if isinstance(value, list):
-        return [escape_plain(item) for item in value]
+        return [_escaped(item) for item in value]
     if isinstance(value, dict):
-        inner = {key: escape_plain(item) for key, item in value.items()}
+        inner = {key: _escaped(item) for key, item in value.items()}
         if any(isinstance(key, str) and key.startswith("$") for key in value):
             return {"$dict": inner}
         return inner

@@ -34,6 +34,11 @@ from task_scheduler.gate import INT_RANGES, MAX_DEPTH
 JOBS = f"{API}/jobs"
 
 
+#: deeper than Python's recursion limit (1000) lets a recursive walk go, shallower than the JSON
+#: parser refuses: it reaches the routes
+DEEPER_THAN_RECURSION = 900
+
+
 def nested(depth: int, leaf=1):
     value = leaf
     for _ in range(depth):
@@ -74,6 +79,9 @@ def test_the_app_answers_like_the_webui(client):
         {"prompt": "x" * 10_000_000},
         {"styles": ["s"] * 200_000},
         {"alwayson_scripts": {"ADetailer": {"args": [list(range(200_000))]}}},
+        {"override_settings": {"deep": nested(DEEPER_THAN_RECURSION)}},
+        {"alwayson_scripts": {"ControlNet": {"args": [nested(DEEPER_THAN_RECURSION)]}}},
+        {"script_name": "x/y/z plot", "script_args": [nested(DEEPER_THAN_RECURSION)]},
     ],
     ids=[
         "depth-override",
@@ -85,6 +93,9 @@ def test_the_app_answers_like_the_webui(client):
         "10MB-prompt",
         "200k-styles",
         "200k-list",
+        "depth-900-override",
+        "depth-900-alwayson",
+        "depth-900-script-args",
     ],
 )
 @pytest.mark.parametrize("prefix", [API, AS])
@@ -92,6 +103,38 @@ def test_queue_routes_refuse_what_would_break_listings(client, queue, prefix, bo
     response = client.post(f"{prefix}/queue/txt2img", json={"prompt": "x", **body})
     assert response.status_code == 422, response.text[:300]
     assert queue.pending() == []
+    listings_answer(client)
+
+
+def test_a_body_nested_deeper_than_python_recurses_is_refused_with_a_key_and_in_every_entry(client, queue):
+    """900 levels: the JSON parser takes it, every recursive walk before the gate did not (500).
+    With an Idempotency-Key (its fingerprint serialises the body), in edits, imports and sweeps."""
+    deep = nested(DEEPER_THAN_RECURSION)
+    keyed = {"Idempotency-Key": "deep-1"}
+    answers = [
+        client.post(
+            f"{API}/queue/txt2img", json={"prompt": "x", "override_settings": {"d": deep}}, headers=keyed
+        ),
+        client.post(
+            JOBS, json={"base": {"prompt": "x", "override_settings": {"d": deep}}, "axes": []}, headers=keyed
+        ),
+        client.post(
+            JOBS,
+            json={
+                "base": {"prompt": "x"},
+                "axes": [{"type": "param", "name": "override_settings.d", "values": [deep]}],
+            },
+        ),
+        client.post(f"{API}/import", json=exported({"override_settings": {"d": deep}})),
+    ]
+    task = queue_txt2img(client)
+    answers.append(
+        client.patch(f"{API}/tasks/{task['id']}", json={"params": {"override_settings": {"d": deep}}})
+    )
+    answers.append(client.patch(f"{API}/tasks/{task['id']}", json={"script_args": {"ADetailer": [deep]}}))
+    answers.append(client.put(f"{AS}/task/{task['id']}", json={"params": {"override_settings": {"d": deep}}}))
+    assert [a.status_code for a in answers] == [422] * len(answers), [a.text[:120] for a in answers]
+    assert [t.id for t in queue.pending()] == [task["id"]]
     listings_answer(client)
 
 

@@ -100,6 +100,11 @@ def map_exception(exc: Exception, *, style: ErrorStyle = "plain") -> JSONRespons
         return JSONResponse(body, status_code=422)
     if isinstance(exc, InvalidTaskData):
         return error_response(422, field_error(exc.field, exc.message), style=style)
+    if isinstance(exc, RecursionError):
+        # a body nested deeper than Python recurses (the JSON parser takes up to ~1000 levels):
+        # whichever walk over it came first (pydantic 1's .dict(), a fingerprint) gave up before
+        # the entry gate could name the field; the gate takes 64 levels
+        return error_response(422, field_error("body", "is nested too deeply"), style=style)
     if isinstance(exc, StoreUnavailable):
         log.error("task store unavailable: %s", exc)
         return error_response(503, f"the task store is unavailable: {exc}", style=style)

@@ -205,7 +205,7 @@ def prepare_task(
         params["prompt_styles"] = list(values["styles"])
     processing = {name: values[name] for name in _processing_names(kind) if name in values}
 
-    override_settings = escape_plain(dict(values.get("override_settings") or {}))
+    override_settings = escape_plain(dict(values.get("override_settings") or {}), "override_settings")
     vae = _clean(values.get("vae"))
     if vae is not None:
         if "sd_vae" in override_settings and override_settings["sd_vae"] != vae:
@@ -281,7 +281,7 @@ def _scripts(values: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
         if not isinstance(title, str) or not title.strip():
             raise InvalidTaskData("alwayson_scripts", "script names must be non-empty text")
         args = entry.get("args") if isinstance(entry, dict) else None
-        script_args[title] = escape_plain(list(args or []))
+        script_args[title] = escape_plain(list(args or []), f"alwayson_scripts.{title}.args")
     script_name = _clean(values.get("script_name"))
     selected_args = values.get("script_args") or []
     if script_name is None:
@@ -290,7 +290,7 @@ def _scripts(values: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
         return None, script_args
     if any(title.lower() == script_name.lower() for title in script_args):
         raise InvalidTaskData("script_name", f"{script_name!r} is also listed in alwayson_scripts")
-    script_args[script_name] = escape_plain(list(selected_args))
+    script_args[script_name] = escape_plain(list(selected_args), "script_args")
     return script_name, script_args
 
 
@@ -370,7 +370,7 @@ def api_changes(kind: str, changes: dict[str, Any], task: Task) -> Edit:
         edit.params["processing"] = processing or None
     if touched_overrides:
         if "override_settings" in changes:
-            overrides = escape_plain(dict(checked.get("override_settings") or {}))
+            overrides = escape_plain(dict(checked.get("override_settings") or {}), "override_settings")
         if "vae" in changes:
             if changes["vae"]:
                 overrides["sd_vae"] = changes["vae"]
